@@ -1,0 +1,51 @@
+package dev.coffer.agent;
+
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Hidden: runs the everyday commands once against the sample datastore so the launcher can record
+ * the classes they load in a class-data-sharing archive ({@code -XX:ArchiveClassesAtExit}). Later
+ * starts map that archive instead of loading and verifying those classes again, which is most of a
+ * short command's run time.
+ */
+@Command(name = "cds-train", hidden = true, description = "Warm-up run for the launcher's CDS archive.")
+final class CdsTrainCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "Sample datastore (docs/examples/datastore).")
+    Path datastore;
+
+    @Override
+    public Integer call() throws Exception {
+        Path vmdk = datastore.resolve("demo-vm").resolve("demo-vm.vmdk");
+        Path tmp = Files.createTempDirectory("coffer-cds");
+        List<String[]> runs = List.of(
+                new String[] {"--help"},
+                new String[] {"image", "info", "--json", vmdk.toString()},
+                new String[] {"image", "partitions", vmdk.toString()},
+                new String[] {"image", "map", vmdk.toString()},
+                new String[] {"fs", "ls", "-r", vmdk.toString()},
+                new String[] {"fs", "ls", "-r", "--json", vmdk.toString()},
+                new String[] {"fs", "cat", vmdk.toString(), "/Documents/hello.txt"},
+                new String[] {"fs", "stat", vmdk.toString(), "/Documents/hello.txt"});
+        PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());
+        try {
+            for (String[] args : runs) {
+                CommandLine cli = CofferCommand.commandLine();
+                if (args.length > 1 && !cli.getSubcommands().containsKey(args[0])) {
+                    continue;
+                }
+                Main.run(args, sink, sink);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return ExitCodes.OK;
+    }
+}
