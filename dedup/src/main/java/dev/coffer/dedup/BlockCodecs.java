@@ -1,0 +1,169 @@
+package dev.coffer.dedup;
+
+import com.github.luben.zstd.Zstd;
+import java.nio.ByteBuffer;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * Compresses blocks for storage and the wire, and decompresses them with hostile-input checks.
+ *
+ * <p>Policy ({@link #encode}): a sample of the block is first compressed with LZ4 (fast, ~2 GB/s on
+ * incompressible data); if the sample does not shrink by {@link #SAMPLE_GAIN_PERCENT}% the block is
+ * sent raw — media, archives and encrypted data cost almost nothing. Otherwise the whole block is
+ * compressed with the configured codec, and kept raw if that is not smaller: stored data is never
+ * bigger than raw. Figures behind the defaults: docs/perf/dedup.md.
+ *
+ * <p>Thread-safe: the lz4 and zstd entry points used are stateless.
+ */
+public final class BlockCodecs {
+    /** Sample size per probe: two 32 KiB probes (start and middle) decide whether a block is compressible. */
+    static final int PROBE_BYTES = 32 * 1024;
+    /** A sample that does not shrink by this much marks the block incompressible (media/archives shrink ~0-1%). */
+    static final int SAMPLE_GAIN_PERCENT = 5;
+
+    private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
+    private static final LZ4Compressor LZ4_FAST = LZ4.fastCompressor();
+    private static final LZ4SafeDecompressor LZ4_SAFE = LZ4.safeDecompressor();
+
+    private final Codec codec;
+    private final int zstdLevel;
+
+    /**
+     * @param codec the codec used for compressible blocks (RAW disables compression)
+     * @param zstdLevel the Zstandard level when {@code codec} is ZSTD (1..19)
+     */
+    public BlockCodecs(Codec codec, int zstdLevel) {
+        if (zstdLevel < 1 || zstdLevel > 19) {
+            throw new IllegalArgumentException("zstd level must be 1..19: " + zstdLevel);
+        }
+        this.codec = codec;
+        this.zstdLevel = zstdLevel;
+    }
+
+    /** The default policy: LZ4 probe, then Zstandard level 1 for compressible blocks (docs/perf/dedup.md). */
+    public static BlockCodecs defaults() {
+        return new BlockCodecs(Codec.ZSTD, 1);
+    }
+
+    /**
+     * A block in its stored form.
+     *
+     * @param codec how {@code data[0..length)} encodes the raw block
+     * @param data the bytes (may be longer than {@code length}); owned by the receiver
+     * @param length valid bytes in {@code data}
+     * @param rawLength bytes of the raw block
+     */
+    public record Encoded(Codec codec, byte[] data, int length, int rawLength) {}
+
+    /** Encodes the remaining bytes of {@code raw} (position unchanged) under this policy. */
+    public Encoded encode(ByteBuffer raw) {
+        int n = raw.remaining();
+        byte[] src = toArray(raw);
+        if (codec == Codec.RAW || n < 64 || !probeCompressible(src, n)) {
+            return new Encoded(Codec.RAW, src, n, n);
+        }
+        return compress(codec, src, n);
+    }
+
+    /** Compresses {@code src[0..n)} with {@code c}; falls back to raw when that does not shrink it. */
+    Encoded compress(Codec c, byte[] src, int n) {
+        switch (c) {
+            case LZ4 -> {
+                byte[] dst = new byte[LZ4_FAST.maxCompressedLength(n)];
+                int len = LZ4_FAST.compress(src, 0, n, dst, 0, dst.length);
+                if (len < n) {
+                    return new Encoded(Codec.LZ4, dst, len, n);
+                }
+            }
+            case ZSTD -> {
+                byte[] dst = new byte[(int) Zstd.compressBound(n)];
+                long len = Zstd.compressByteArray(dst, 0, dst.length, src, 0, n, zstdLevel);
+                if (Zstd.isError(len)) {
+                    throw new IllegalStateException("zstd compress failed: " + Zstd.getErrorName(len));
+                }
+                if (len < n) {
+                    return new Encoded(Codec.ZSTD, dst, (int) len, n);
+                }
+            }
+            case RAW -> { }
+        }
+        return new Encoded(Codec.RAW, src, n, n);
+    }
+
+    private static boolean probeCompressible(byte[] src, int n) {
+        int probe = Math.min(PROBE_BYTES, n);
+        byte[] scratch = new byte[LZ4_FAST.maxCompressedLength(probe)];
+        long in = 0;
+        long out = 0;
+        for (int off : new int[] {0, n / 2}) {
+            int len = Math.min(probe, n - off);
+            out += LZ4_FAST.compress(src, off, len, scratch, 0, scratch.length);
+            in += len;
+            if (n <= probe) {
+                break;
+            }
+        }
+        return out * 100 <= in * (100 - SAMPLE_GAIN_PERCENT);
+    }
+
+    /**
+     * Decodes a stored block and checks that it yields exactly {@code rawLength} bytes.
+     *
+     * @param where names the source (file + offset, or peer + request) for error messages
+     * @throws CorruptDataException when the payload is not a valid encoding of rawLength bytes
+     */
+    public static byte[] decode(Codec codec, byte[] src, int off, int len, int rawLength, String where)
+            throws CorruptDataException {
+        switch (codec) {
+            case RAW -> {
+                if (len != rawLength) {
+                    throw new CorruptDataException(where + ": raw block length expected " + rawLength + ", found " + len);
+                }
+                byte[] out = new byte[len];
+                System.arraycopy(src, off, out, 0, len);
+                return out;
+            }
+            case LZ4 -> {
+                byte[] out = new byte[rawLength];
+                int got;
+                try {
+                    got = LZ4_SAFE.decompress(src, off, len, out, 0, rawLength);
+                } catch (LZ4Exception e) {
+                    throw new CorruptDataException(where + ": invalid LZ4 block: " + e.getMessage(), e);
+                }
+                if (got != rawLength) {
+                    throw new CorruptDataException(where + ": LZ4 block decodes to " + got + " bytes, expected " + rawLength);
+                }
+                return out;
+            }
+            case ZSTD -> {
+                long declared = Zstd.getFrameContentSize(src, off, len);
+                if (declared != rawLength) {
+                    throw new CorruptDataException(where + ": zstd frame content size expected " + rawLength
+                            + ", found " + declared);
+                }
+                byte[] out = new byte[rawLength];
+                long got = Zstd.decompressByteArray(out, 0, rawLength, src, off, len);
+                if (Zstd.isError(got) || got != rawLength) {
+                    throw new CorruptDataException(where + ": invalid zstd frame ("
+                            + (Zstd.isError(got) ? Zstd.getErrorName(got) : got + " bytes") + "), expected " + rawLength);
+                }
+                return out;
+            }
+            default -> throw new IllegalStateException(codec.toString());
+        }
+    }
+
+    private static byte[] toArray(ByteBuffer raw) {
+        ByteBuffer b = raw.duplicate();
+        if (b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining()) {
+            return b.array();
+        }
+        byte[] a = new byte[b.remaining()];
+        b.get(a);
+        return a;
+    }
+}

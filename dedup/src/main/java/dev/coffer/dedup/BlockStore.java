@@ -1,0 +1,1309 @@
+package dev.coffer.dedup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.BufferedInputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable content-addressed block store of a destination: append-only pack files plus a SQLite
+ * index from SHA-256 to (pack, offset, lengths, codec), and committed manifests. Layout, fsync order,
+ * recovery and GC: docs/store.md.
+ *
+ * <p>Guarantees: a {@link #put} future completes only after the block's bytes and its index row are
+ * on stable storage (pack fsync, then index commit with {@code synchronous=FULL}); bytes are checked
+ * against their SHA-256 before they are written and again on every read. {@link #open} recovers from
+ * a crash at any point: records written after the last index commit are re-indexed if intact, a torn
+ * tail is truncated, and no index row points past the end of its pack.
+ *
+ * <p>Thread-safe. One writer thread appends (group commit: one fsync per batch); verification runs on
+ * a pool; reads are positional and concurrent. Only one process may open a store (a file lock).
+ */
+public final class BlockStore implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(BlockStore.class);
+    /** Index schema version, in the meta table; bump with docs/store.md. */
+    static final int INDEX_VERSION = 1;
+    /** Cap on the in-memory "recently asked about" set that protects blocks from a concurrent GC (~100 B each). */
+    static final int MAX_TOUCHED = 1 << 20;
+    /** Cap on damage lines kept in a verify report (the per-backup counts are always complete). */
+    static final int MAX_DAMAGE_LINES = 1000;
+    private static final Object POISON = new Object();
+
+    private final Path dir;
+    private final Path packsDir;
+    private final Path manifestsDir;
+    private final Path tmpDir;
+    private final StoreOptions options;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final Connection writeDb;
+    private final Connection readDb;
+    private final ExecutorService verifyPool;
+    private final Thread writer;
+    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final ConcurrentHashMap<Key, CompletableFuture<PutResult>> inflight = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, Long> touched = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, FileChannel> readers = new ConcurrentHashMap<>();
+    /** Held for reading by lookups that act on a row (dedup hits, reads); for writing while GC deletes rows or packs. */
+    private final ReentrantReadWriteLock gcLock = new ReentrantReadWriteLock();
+    private final AtomicLong seq = new AtomicLong();
+    private final AtomicInteger tmpCounter = new AtomicInteger();
+    private final Object gcRunning = new Object();
+    private volatile boolean closed;
+    private volatile IOException writerFailure;
+
+    // writer-thread state
+    private long currentPackId;
+    private FileChannel currentPack;
+    private long currentPackEnd;
+
+    private BlockStore(Path dir, StoreOptions options) throws IOException {
+        this.dir = dir;
+        this.options = options;
+        this.packsDir = dir.resolve("packs");
+        this.manifestsDir = dir.resolve("manifests");
+        this.tmpDir = dir.resolve("tmp");
+        Files.createDirectories(packsDir);
+        Files.createDirectories(manifestsDir);
+        Files.createDirectories(tmpDir);
+        lockChannel = FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock l;
+        try {
+            l = lockChannel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            l = null; // held by this JVM
+        }
+        if (l == null) {
+            lockChannel.close();
+            throw new DedupException(dir + ": store is in use by another process (LOCK held)");
+        }
+        lock = l;
+        try {
+            writeDb = openDb();
+            readDb = openDb();
+            initSchema();
+            recover();
+        } catch (SQLException e) {
+            closeQuietly();
+            throw new DedupException(dir.resolve("index.db") + ": " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly();
+            throw e;
+        }
+        AtomicInteger n = new AtomicInteger();
+        verifyPool = Executors.newFixedThreadPool(options.verifyThreads(), r -> {
+            Thread t = new Thread(r, "coffer-store-verify-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        writer = new Thread(this::writerLoop, "coffer-store-writer");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /** Opens (creating if needed) the store in {@code dir} with default options, recovering from any crash. */
+    public static BlockStore open(Path dir) throws IOException {
+        return open(dir, StoreOptions.defaults());
+    }
+
+    /** Opens (creating if needed) the store in {@code dir}, recovering from any crash. */
+    public static BlockStore open(Path dir, StoreOptions options) throws IOException {
+        Files.createDirectories(dir);
+        return new BlockStore(dir.toAbsolutePath(), options.withDefaults());
+    }
+
+    /** The store's directory. */
+    public Path dir() {
+        return dir;
+    }
+
+    private Connection openDb() throws SQLException {
+        Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("index.db"));
+        try (Statement s = c.createStatement()) {
+            s.execute("PRAGMA busy_timeout=60000");
+            s.execute("PRAGMA journal_mode=WAL");
+            // FULL: a commit is on stable storage when it returns; GC's deletes depend on it (docs/store.md)
+            s.execute("PRAGMA synchronous=FULL");
+        }
+        return c;
+    }
+
+    private void initSchema() throws SQLException, DedupException {
+        try (Statement s = writeDb.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+            s.execute("CREATE TABLE IF NOT EXISTS packs(id INTEGER PRIMARY KEY, indexed_end INTEGER NOT NULL,"
+                    + " state INTEGER NOT NULL)");
+            s.execute("CREATE TABLE IF NOT EXISTS blocks(sha256 BLOB PRIMARY KEY, pack INTEGER NOT NULL,"
+                    + " offset INTEGER NOT NULL, stored_len INTEGER NOT NULL, raw_len INTEGER NOT NULL,"
+                    + " codec INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID");
+            s.execute("CREATE INDEX IF NOT EXISTS blocks_pack ON blocks(pack, offset)");
+            s.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('index_version', '" + INDEX_VERSION + "')");
+            try (ResultSet rs = s.executeQuery("SELECT value FROM meta WHERE key='index_version'")) {
+                rs.next();
+                if (!String.valueOf(INDEX_VERSION).equals(rs.getString(1))) {
+                    throw new UnsupportedVersionException(dir.resolve("index.db") + ": index version "
+                            + rs.getString(1) + ", this build reads " + INDEX_VERSION);
+                }
+            }
+            try (ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(seq), 0) FROM blocks")) {
+                rs.next();
+                seq.set(rs.getLong(1));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- recovery
+
+    /** Brings packs and index into agreement after any crash (docs/store.md, "Recovery"). */
+    private void recover() throws IOException, SQLException {
+        for (Path p : list(tmpDir)) {
+            Files.deleteIfExists(p); // uncommitted manifest parts and manifests: never acknowledged
+        }
+        Map<Long, long[]> packs = new TreeMap<>(); // id -> {indexed_end, state}
+        try (Statement s = writeDb.createStatement();
+                ResultSet rs = s.executeQuery("SELECT id, indexed_end, state FROM packs")) {
+            while (rs.next()) {
+                packs.put(rs.getLong(1), new long[] {rs.getLong(2), rs.getLong(3)});
+            }
+        }
+        for (Path p : list(packsDir)) {
+            String name = p.getFileName().toString();
+            Long id = parsePackName(name);
+            if (id == null || !packs.containsKey(id)) {
+                // a pack's row is committed before its file is created, so this file never held an acknowledged block
+                log.warn("store recovery removing unregistered file={}", p);
+                Files.deleteIfExists(p);
+            }
+        }
+        for (Map.Entry<Long, long[]> e : packs.entrySet()) {
+            long id = e.getKey();
+            Path file = packsDir.resolve(PackFile.fileName(id));
+            if (e.getValue()[1] == 1) {
+                // GC committed the move of every live record out of this pack; finish deleting it
+                Files.deleteIfExists(file);
+                execute("DELETE FROM blocks WHERE pack=" + id);
+                execute("DELETE FROM packs WHERE id=" + id);
+                continue;
+            }
+            recoverPack(id, file, e.getValue()[0]);
+        }
+        fsyncDir(packsDir);
+        try (Statement s = writeDb.createStatement();
+                ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(id), 0) FROM packs")) {
+            rs.next();
+            currentPackId = rs.getLong(1);
+        }
+        if (currentPackId == 0) {
+            newPack();
+        } else {
+            Path f = packsDir.resolve(PackFile.fileName(currentPackId));
+            currentPack = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            currentPackEnd = currentPack.size();
+        }
+    }
+
+    private void recoverPack(long id, Path file, long indexedEnd) throws IOException, SQLException {
+        String name = file.toString();
+        if (!Files.exists(file)) {
+            int n = execute("DELETE FROM blocks WHERE pack=" + id);
+            if (n > 0) {
+                log.error("store damage pack={} missing; {} index rows dropped (verify reports the backups)", file, n);
+            }
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.write(new PackFile(id).encode(), 0);
+                ch.force(true);
+            }
+            execute("UPDATE packs SET indexed_end=" + PackFile.HEADER_BYTES + " WHERE id=" + id);
+            return;
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            if (size < PackFile.HEADER_BYTES) {
+                // the header is written and fsynced before the first record, so nothing was acknowledged here
+                ch.truncate(0);
+                ch.write(new PackFile(id).encode(), 0);
+                ch.force(true);
+                execute("UPDATE packs SET indexed_end=" + PackFile.HEADER_BYTES + " WHERE id=" + id);
+                return;
+            }
+            ByteBuffer hb = ByteBuffer.allocate(PackFile.HEADER_BYTES);
+            readFully(ch, hb, 0, name);
+            hb.flip();
+            PackFile pf = PackFile.parse(hb, name);
+            if (pf.packId() != id) {
+                throw new CorruptDataException(name + " at 0x8: pack id expected " + id + ", found " + pf.packId());
+            }
+            long end = Math.max(indexedEnd, PackFile.HEADER_BYTES);
+            if (size < end) {
+                int n = execute("DELETE FROM blocks WHERE pack=" + id + " AND offset+" + PackRecord.HEADER_BYTES
+                        + "+stored_len>" + size);
+                log.error("store damage pack={} shorter ({}) than its indexed end ({}); {} index rows dropped", file, size, end, n);
+                end = size;
+            }
+            long good = end;
+            int reindexed = 0;
+            long batchSeq = seq.incrementAndGet();
+            writeDb.setAutoCommit(false);
+            try (PreparedStatement ins = writeDb.prepareStatement(
+                    "INSERT OR IGNORE INTO blocks(sha256, pack, offset, stored_len, raw_len, codec, seq) VALUES (?,?,?,?,?,?,?)")) {
+                while (good + PackRecord.HEADER_BYTES <= size) {
+                    ByteBuffer rh = ByteBuffer.allocate(PackRecord.HEADER_BYTES);
+                    readFully(ch, rh, good, name);
+                    rh.flip();
+                    PackRecord r;
+                    byte[] payload;
+                    try {
+                        r = PackRecord.parse(rh, name, good);
+                        if (good + PackRecord.HEADER_BYTES + r.storedLength() > size) {
+                            break;
+                        }
+                        ByteBuffer pb = ByteBuffer.allocate(r.storedLength());
+                        readFully(ch, pb, good + PackRecord.HEADER_BYTES, name);
+                        payload = pb.array();
+                        checkPayload(r, payload, name, good);
+                    } catch (CorruptDataException ex) {
+                        log.warn("store recovery torn tail pack={} at=0x{}: {}", file, Long.toHexString(good), ex.getMessage());
+                        break;
+                    }
+                    ins.setBytes(1, r.sha256());
+                    ins.setLong(2, id);
+                    ins.setLong(3, good);
+                    ins.setInt(4, r.storedLength());
+                    ins.setInt(5, r.rawLength());
+                    ins.setInt(6, r.codec().id());
+                    ins.setLong(7, batchSeq);
+                    ins.executeUpdate();
+                    reindexed++;
+                    good += PackRecord.HEADER_BYTES + r.storedLength();
+                }
+                if (good < size) {
+                    log.warn("store recovery truncating pack={} from {} to {} bytes", file, size, good);
+                    ch.truncate(good);
+                }
+                ch.force(true);
+                try (PreparedStatement up = writeDb.prepareStatement("UPDATE packs SET indexed_end=? WHERE id=?")) {
+                    up.setLong(1, good);
+                    up.setLong(2, id);
+                    up.executeUpdate();
+                }
+                writeDb.commit();
+            } catch (SQLException | IOException ex) {
+                writeDb.rollback();
+                throw ex;
+            } finally {
+                writeDb.setAutoCommit(true);
+            }
+            if (reindexed > 0) {
+                log.info("store recovery pack={} reindexed={} end={}", file, reindexed, good);
+            }
+        }
+    }
+
+    /** Checks a record's payload CRC, decodes it and checks its SHA-256; returns the raw bytes. */
+    private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at) throws CorruptDataException {
+        String where = file + " at 0x" + Long.toHexString(at);
+        int crc = PackRecord.crc(payload, 0, payload.length);
+        if (crc != r.payloadCrc()) {
+            throw new CorruptDataException(where + ": payload CRC expected 0x" + Integer.toHexString(r.payloadCrc())
+                    + ", found 0x" + Integer.toHexString(crc));
+        }
+        byte[] raw = r.codec() == Codec.RAW ? payload
+                : BlockCodecs.decode(r.codec(), payload, 0, payload.length, r.rawLength(), where);
+        byte[] sha = BlockHasher.forThread().sha256(raw, 0, raw.length);
+        if (!Arrays.equals(sha, r.sha256())) {
+            throw new HashMismatchException(where + ": block SHA-256 expected " + hex(r.sha256()) + ", found " + hex(sha));
+        }
+        return raw;
+    }
+
+    // ---------------------------------------------------------------- put / has / get
+
+    /**
+     * Stores a block given in its stored form, after checking that it decodes to bytes whose SHA-256 is
+     * {@code sha256}. The future completes when the block is durable, or at once if already present;
+     * it fails with {@link HashMismatchException} or {@link CorruptDataException} for bad bytes.
+     *
+     * @param stored the payload; owned by the store from now on (not copied)
+     */
+    public CompletableFuture<PutResult> put(byte[] sha256, int rawLength, Codec codec, byte[] stored, int storedLength) {
+        checkSha(sha256);
+        if (closed) {
+            return CompletableFuture.failedFuture(new DedupException(dir + ": store is closed"));
+        }
+        if (rawLength < 1 || rawLength > PackRecord.MAX_BLOCK_BYTES || storedLength < 1 || storedLength > rawLength
+                || storedLength > stored.length || (codec == Codec.RAW && storedLength != rawLength)) {
+            return CompletableFuture.failedFuture(new LimitExceededException("block " + hex(sha256) + ": lengths raw="
+                    + rawLength + " stored=" + storedLength + " outside 1 <= stored <= raw <= " + PackRecord.MAX_BLOCK_BYTES));
+        }
+        Key k = new Key(sha256.clone());
+        PutResult present = presentAndTouch(k);
+        if (present != null) {
+            return CompletableFuture.completedFuture(present);
+        }
+        CompletableFuture<PutResult> mine = new CompletableFuture<>();
+        CompletableFuture<PutResult> other = inflight.putIfAbsent(k, mine);
+        if (other != null) {
+            return other.thenApply(r -> new PutResult(r.rawLength(), r.storedLength(), r.codec(), true));
+        }
+        try {
+            verifyPool.execute(() -> {
+                try {
+                    PackRecord r = new PackRecord(codec, storedLength, rawLength, k.sha,
+                            PackRecord.crc(stored, 0, storedLength));
+                    byte[] payload = storedLength == stored.length ? stored : Arrays.copyOf(stored, storedLength);
+                    checkPayload(r, payload, "upload", 0);
+                    queue.add(new PendingPut(k, r, payload, mine));
+                } catch (CorruptDataException e) {
+                    inflight.remove(k, mine);
+                    mine.completeExceptionally(e instanceof HashMismatchException ? e
+                            : new HashMismatchException("block " + k + ": " + e.getMessage()));
+                } catch (RuntimeException e) {
+                    inflight.remove(k, mine);
+                    mine.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            inflight.remove(k, mine);
+            mine.completeExceptionally(new DedupException(dir + ": store is closed"));
+        }
+        return mine;
+    }
+
+    /** Compresses {@code raw} with {@code codecs} and stores it (see {@link #put(byte[], int, Codec, byte[], int)}). */
+    public CompletableFuture<PutResult> putRaw(byte[] sha256, ByteBuffer raw, BlockCodecs codecs) {
+        BlockCodecs.Encoded e = codecs.encode(raw);
+        return put(sha256, e.rawLength(), e.codec(), e.data(), e.length());
+    }
+
+    private PutResult presentAndTouch(Key k) {
+        gcLock.readLock().lock();
+        try {
+            long[] loc = lookup(k.sha);
+            if (loc == null) {
+                return null;
+            }
+            touch(k);
+            return new PutResult((int) loc[3], (int) loc[2], Codec.byId((int) loc[4]), true);
+        } finally {
+            gcLock.readLock().unlock();
+        }
+    }
+
+    private void touch(Key k) {
+        if (touched.size() >= MAX_TOUCHED) {
+            long cutoff = System.currentTimeMillis() - options.gcGrace().toMillis();
+            touched.values().removeIf(t -> t < cutoff);
+            if (touched.size() >= MAX_TOUCHED) {
+                log.warn("store touched-set full entries={}; GC protection of blocks asked about is degraded", MAX_TOUCHED);
+                return;
+            }
+        }
+        touched.put(k, System.currentTimeMillis());
+    }
+
+    /** Whether the store durably holds the block. Counts as "asked about" for GC. */
+    public boolean has(byte[] sha256) {
+        checkSha(sha256);
+        return presentAndTouch(new Key(sha256.clone())) != null;
+    }
+
+    /** Which of the blocks the store durably holds: bit i set when {@code sha256s.get(i)} is present. */
+    public BitSet hasAll(List<byte[]> sha256s) {
+        BitSet out = new BitSet(sha256s.size());
+        for (int i = 0; i < sha256s.size(); i++) {
+            if (has(sha256s.get(i))) {
+                out.set(i);
+            }
+        }
+        return out;
+    }
+
+    /** A block as stored, already checked: payload CRC, decode, SHA-256. */
+    record Loaded(Codec codec, byte[] payload, byte[] raw) {}
+
+    /** Reads a block's raw bytes, checking them against its SHA-256. */
+    public ByteBuffer get(byte[] sha256) throws DedupException {
+        return ByteBuffer.wrap(load(sha256).raw());
+    }
+
+    /** Reads and checks a block; package-private for the server, which sends the stored payload. */
+    Loaded load(byte[] sha256) throws DedupException {
+        checkSha(sha256);
+        byte[] rec;
+        long[] loc;
+        String file;
+        gcLock.readLock().lock();
+        try {
+            loc = lookup(sha256);
+            if (loc == null) {
+                throw new BlockNotFoundException(dir + ": no block " + hex(sha256));
+            }
+            file = packsDir.resolve(PackFile.fileName(loc[0])).toString();
+            rec = readRecord(loc, file);
+        } catch (IOException e) {
+            throw e instanceof DedupException d ? d : new DedupException(e.getMessage(), e);
+        } finally {
+            gcLock.readLock().unlock();
+        }
+        return checkRecord(sha256, loc, rec, file);
+    }
+
+    private Loaded checkRecord(byte[] sha256, long[] loc, byte[] rec, String file) throws DedupException {
+        PackRecord r = PackRecord.parse(ByteBuffer.wrap(rec), file, loc[1]);
+        if (!Arrays.equals(r.sha256(), sha256) || r.storedLength() != loc[2] || r.rawLength() != loc[3]
+                || r.codec().id() != loc[4]) {
+            throw new CorruptDataException(file + " at 0x" + Long.toHexString(loc[1]) + ": record header does not match"
+                    + " the index: expected block " + hex(sha256) + " stored=" + loc[2] + " raw=" + loc[3]
+                    + ", found " + hex(r.sha256()) + " stored=" + r.storedLength() + " raw=" + r.rawLength());
+        }
+        byte[] payload = Arrays.copyOfRange(rec, PackRecord.HEADER_BYTES, rec.length);
+        byte[] raw = checkPayload(r, payload, file, loc[1]);
+        return new Loaded(r.codec(), payload, raw);
+    }
+
+    private byte[] readRecord(long[] loc, String file) throws IOException {
+        FileChannel ch = readers.get(loc[0]);
+        if (ch == null) {
+            ch = readers.computeIfAbsent(loc[0], id -> {
+                try {
+                    return FileChannel.open(packsDir.resolve(PackFile.fileName(id)), StandardOpenOption.READ);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+        int len = Math.addExact(PackRecord.HEADER_BYTES, (int) loc[2]);
+        ByteBuffer b = ByteBuffer.allocate(len);
+        readFully(ch, b, loc[1], file);
+        return b.array();
+    }
+
+    /** {pack, offset, stored_len, raw_len, codec} or null. */
+    private long[] lookup(byte[] sha) {
+        synchronized (readDb) {
+            try (PreparedStatement ps = readDb.prepareStatement(
+                    "SELECT pack, offset, stored_len, raw_len, codec FROM blocks WHERE sha256=?")) {
+                ps.setBytes(1, sha);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)};
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(dir + "/index.db: lookup failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- writer
+
+    private record PendingPut(Key key, PackRecord record, byte[] payload, CompletableFuture<PutResult> future) {}
+
+    private record WriterTask(java.util.concurrent.Callable<Object> body, CompletableFuture<Object> done) {}
+
+    private void writerLoop() {
+        List<PendingPut> batch = new ArrayList<>();
+        while (true) {
+            Object first;
+            try {
+                first = queue.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (first == POISON) {
+                return;
+            }
+            if (first instanceof WriterTask t) {
+                try {
+                    t.done().complete(t.body().call());
+                } catch (Exception | Error e) {
+                    t.done().completeExceptionally(e);
+                }
+                continue;
+            }
+            batch.clear();
+            PendingPut p = (PendingPut) first;
+            batch.add(p);
+            long bytes = p.payload().length;
+            while (bytes < options.maxBatchBytes() && queue.peek() instanceof PendingPut) {
+                PendingPut q = (PendingPut) queue.poll();
+                batch.add(q);
+                bytes += q.payload().length;
+            }
+            writeBatch(batch);
+        }
+    }
+
+    private void writeBatch(List<PendingPut> batch) {
+        if (writerFailure != null) {
+            for (PendingPut p : batch) {
+                inflight.remove(p.key(), p.future());
+                p.future().completeExceptionally(new DedupException(dir + ": store failed earlier: " + writerFailure.getMessage(), writerFailure));
+            }
+            return;
+        }
+        long batchSeq = seq.incrementAndGet();
+        List<PendingPut> written = new ArrayList<>(batch.size());
+        List<long[]> locs = new ArrayList<>(batch.size());
+        List<PendingPut> dups = new ArrayList<>();
+        Set<Key> inBatch = new HashSet<>();
+        Set<Long> touchedPacks = new java.util.LinkedHashSet<>();
+        long startPack = currentPackId;
+        long startEnd = currentPackEnd;
+        try {
+            for (PendingPut p : batch) {
+                if (!inBatch.add(p.key()) || lookup(p.key().sha) != null) {
+                    dups.add(p);
+                    continue;
+                }
+                long[] loc = append(p.record(), p.payload(), touchedPacks);
+                written.add(p);
+                locs.add(loc);
+            }
+            touchedPacks.add(currentPackId);
+            currentPack.force(false); // packs sealed by a rotation in this batch were forced then
+            indexRows(written, locs, batchSeq, touchedPacks);
+        } catch (IOException | SQLException | RuntimeException e) {
+            log.error("store write failed dir={} blocks={}: {}", dir, batch.size(), e.toString());
+            IOException io = e instanceof IOException x ? x : new DedupException(dir + ": index write failed: " + e.getMessage(), e);
+            try {
+                if (currentPackId == startPack) {
+                    currentPack.truncate(startEnd);
+                    currentPackEnd = startEnd;
+                } else {
+                    writerFailure = io; // recovery on the next open sorts the packs out
+                }
+            } catch (IOException t) {
+                writerFailure = io;
+            }
+            for (PendingPut p : batch) {
+                inflight.remove(p.key(), p.future());
+                p.future().completeExceptionally(io);
+            }
+            return;
+        }
+        for (int i = 0; i < written.size(); i++) {
+            PendingPut p = written.get(i);
+            inflight.remove(p.key(), p.future());
+            PackRecord r = p.record();
+            p.future().complete(new PutResult(r.rawLength(), r.storedLength(), r.codec(), false));
+        }
+        for (PendingPut p : dups) {
+            long[] loc = lookup(p.key().sha);
+            inflight.remove(p.key(), p.future());
+            if (loc == null) {
+                p.future().completeExceptionally(new DedupException(dir + ": block " + p.key() + " vanished"));
+            } else {
+                p.future().complete(new PutResult((int) loc[3], (int) loc[2], Codec.byId((int) loc[4]), true));
+            }
+        }
+    }
+
+    /** Appends one record to the current pack (rotating when full); returns {pack, offset, stored, raw, codec}. */
+    private long[] append(PackRecord r, byte[] payload, Set<Long> touchedPacks) throws IOException, SQLException {
+        long len = PackRecord.HEADER_BYTES + (long) payload.length;
+        if (currentPackEnd + len > options.maxPackBytes() && currentPackEnd > PackFile.HEADER_BYTES) {
+            touchedPacks.add(currentPackId);
+            currentPack.force(false);
+            newPack();
+        }
+        long at = currentPackEnd;
+        ByteBuffer[] parts = {r.encode(), ByteBuffer.wrap(payload)};
+        long want = len;
+        long pos = at;
+        while (want > 0) {
+            currentPack.position(pos);
+            long n = currentPack.write(parts);
+            want -= n;
+            pos += n;
+        }
+        currentPackEnd = at + len;
+        return new long[] {currentPackId, at, r.storedLength(), r.rawLength(), r.codec().id()};
+    }
+
+    /** Registers a new pack in the index (committed), then creates its file with a header (fsynced, dir fsynced). */
+    private void newPack() throws IOException, SQLException {
+        long id = currentPackId + 1;
+        try (PreparedStatement ps = writeDb.prepareStatement("INSERT INTO packs(id, indexed_end, state) VALUES (?,?,0)")) {
+            ps.setLong(1, id);
+            ps.setLong(2, PackFile.HEADER_BYTES);
+            ps.executeUpdate();
+        }
+        Path f = packsDir.resolve(PackFile.fileName(id));
+        FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.READ, StandardOpenOption.WRITE);
+        ch.write(new PackFile(id).encode(), 0);
+        ch.force(true);
+        fsyncDir(packsDir);
+        if (currentPack != null) {
+            currentPack.close();
+        }
+        currentPack = ch;
+        currentPackId = id;
+        currentPackEnd = PackFile.HEADER_BYTES;
+    }
+
+    private void indexRows(List<PendingPut> written, List<long[]> locs, long batchSeq, Set<Long> packs) throws SQLException {
+        writeDb.setAutoCommit(false);
+        try {
+            try (PreparedStatement ins = writeDb.prepareStatement(
+                    "INSERT OR IGNORE INTO blocks(sha256, pack, offset, stored_len, raw_len, codec, seq) VALUES (?,?,?,?,?,?,?)")) {
+                for (int i = 0; i < written.size(); i++) {
+                    long[] l = locs.get(i);
+                    ins.setBytes(1, written.get(i).key().sha);
+                    ins.setLong(2, l[0]);
+                    ins.setLong(3, l[1]);
+                    ins.setLong(4, l[2]);
+                    ins.setLong(5, l[3]);
+                    ins.setLong(6, l[4]);
+                    ins.setLong(7, batchSeq);
+                    ins.addBatch();
+                }
+                ins.executeBatch();
+            }
+            try (PreparedStatement up = writeDb.prepareStatement("UPDATE packs SET indexed_end=? WHERE id=?")) {
+                for (long id : packs) {
+                    up.setLong(1, id == currentPackId ? currentPackEnd : sizeOf(id));
+                    up.setLong(2, id);
+                    up.addBatch();
+                }
+                up.executeBatch();
+            }
+            writeDb.commit();
+        } catch (SQLException e) {
+            writeDb.rollback();
+            throw e;
+        } finally {
+            writeDb.setAutoCommit(true);
+        }
+    }
+
+    private long sizeOf(long packId) {
+        try {
+            return Files.size(packsDir.resolve(PackFile.fileName(packId)));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Runs {@code body} on the writer thread between batches and waits for it. */
+    private Object onWriter(java.util.concurrent.Callable<Object> body) throws IOException {
+        CompletableFuture<Object> done = new CompletableFuture<>();
+        queue.add(new WriterTask(body, done));
+        try {
+            return done.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for the store writer");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof SQLException s) {
+                throw new DedupException(dir + "/index.db: " + s.getMessage(), s);
+            }
+            throw new IllegalStateException(c);
+        }
+    }
+
+    // ---------------------------------------------------------------- manifests
+
+    /** A temporary file in the store for a manifest being received (deleted on open). */
+    Path newTempFile(String prefix) throws IOException {
+        return Files.createFile(tmpDir.resolve(prefix + "-" + ProcessHandle.current().pid() + "-" + tmpCounter.incrementAndGet() + ".parts"));
+    }
+
+    /**
+     * Commits a manifest durably: every listed block must be present (else {@link MissingBlocksException}).
+     * Re-committing identical contents succeeds without change; different contents under an existing id
+     * are an {@link InvalidRequestException}.
+     *
+     * @param blocks the SHA-256s in backup order (streamed; not held in memory)
+     */
+    public ManifestInfo commitManifest(String backupId, Iterator<byte[]> blocks) throws IOException {
+        ManifestFile.checkId(backupId);
+        Path tmp = newTempFile("manifest");
+        try {
+            MessageDigest listDigest = ManifestFile.sha256();
+            long count = 0;
+            long logical = 0;
+            long missing = 0;
+            List<String> firstMissing = new ArrayList<>();
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+                ch.position(ManifestFile.HEADER_BYTES);
+                while (blocks.hasNext()) {
+                    byte[] sha = blocks.next();
+                    checkSha(sha);
+                    if (++count > ManifestFile.MAX_BLOCKS) {
+                        throw new LimitExceededException("manifest " + backupId + ": more than " + ManifestFile.MAX_BLOCKS + " blocks");
+                    }
+                    Key k = new Key(sha.clone());
+                    long[] loc;
+                    gcLock.readLock().lock();
+                    try {
+                        loc = lookup(sha);
+                        if (loc != null) {
+                            touch(k);
+                        }
+                    } finally {
+                        gcLock.readLock().unlock();
+                    }
+                    if (loc == null) {
+                        if (missing++ < 5) {
+                            firstMissing.add(hex(sha));
+                        }
+                    } else {
+                        logical += loc[3];
+                    }
+                    listDigest.update(sha);
+                    if (buf.remaining() < 32) {
+                        buf.flip();
+                        while (buf.hasRemaining()) {
+                            ch.write(buf);
+                        }
+                        buf.clear();
+                    }
+                    buf.put(sha);
+                }
+                if (missing > 0) {
+                    throw new MissingBlocksException("manifest " + backupId + ": " + missing + " of " + count
+                            + " blocks are not in the store, first " + firstMissing, missing);
+                }
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ManifestFile m = new ManifestFile(backupId, count, logical, System.currentTimeMillis(), listDigest.digest());
+                ByteBuffer h = m.encodeHeader();
+                MessageDigest all = ManifestFile.sha256();
+                all.update(h.duplicate());
+                ch.write(h, 0);
+                // trailer: SHA-256 of header + body; the body digest was computed as it streamed
+                digestBody(tmp, count, all);
+                ch.write(ByteBuffer.wrap(all.digest()), ManifestFile.HEADER_BYTES + count * 32);
+                ch.force(true);
+                Path dest = manifestsDir.resolve(backupId + ManifestFile.SUFFIX);
+                synchronized (manifestsDir) {
+                    if (Files.exists(dest)) {
+                        ManifestFile old = ManifestFile.readHeader(dest, backupId);
+                        if (old.blockCount() == count && Arrays.equals(old.listDigest(), m.listDigest())) {
+                            return old.info();
+                        }
+                        throw new InvalidRequestException("manifest " + backupId + " already committed with different contents");
+                    }
+                    moveAtomic(tmp, dest);
+                    fsyncDir(manifestsDir);
+                }
+                return m.info();
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void digestBody(Path tmp, long count, MessageDigest d) throws IOException {
+        // re-read the hash list just written (bounded: streamed in 64 KiB reads)
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(tmp), 1 << 16)) {
+            in.skipNBytes(ManifestFile.HEADER_BYTES);
+            byte[] buf = new byte[1 << 16];
+            long left = count * 32;
+            while (left > 0) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    throw new java.io.EOFException(tmp + ": short manifest body");
+                }
+                d.update(buf, 0, n);
+                left -= n;
+            }
+        }
+    }
+
+    /** The committed manifests, sorted by backup id. */
+    public List<ManifestInfo> listManifests() throws IOException {
+        List<ManifestInfo> out = new ArrayList<>();
+        for (Path p : list(manifestsDir)) {
+            String name = p.getFileName().toString();
+            if (name.endsWith(ManifestFile.SUFFIX)) {
+                String id = name.substring(0, name.length() - ManifestFile.SUFFIX.length());
+                out.add(ManifestFile.readHeader(p, id).info());
+            }
+        }
+        out.sort((a, b) -> a.backupId().compareTo(b.backupId()));
+        return out;
+    }
+
+    /** Streams a committed manifest's block hashes to {@code sink}, checking its checksum. */
+    public ManifestInfo readManifest(String backupId, java.util.function.Consumer<byte[]> sink) throws IOException {
+        ManifestFile.checkId(backupId);
+        Path p = manifestsDir.resolve(backupId + ManifestFile.SUFFIX);
+        if (!Files.exists(p)) {
+            throw new InvalidRequestException("no manifest " + backupId + " in " + dir);
+        }
+        return ManifestFile.forEachBlock(p, backupId, sink).info();
+    }
+
+    /** Deletes a committed manifest (its blocks become garbage for the next GC unless shared). */
+    public boolean deleteManifest(String backupId) throws IOException {
+        ManifestFile.checkId(backupId);
+        synchronized (manifestsDir) {
+            boolean existed = Files.deleteIfExists(manifestsDir.resolve(backupId + ManifestFile.SUFFIX));
+            fsyncDir(manifestsDir);
+            return existed;
+        }
+    }
+
+    // ---------------------------------------------------------------- maintenance
+
+    /** Re-reads and re-hashes every indexed block and checks every manifest's blocks exist; reports damage by backup. */
+    public VerifyReport verify() throws IOException {
+        Set<Key> bad = new HashSet<>();
+        List<String> lines = new ArrayList<>();
+        long checked = 0;
+        long bytes = 0;
+        byte[] last = new byte[0];
+        while (true) {
+            List<Object[]> page = new ArrayList<>();
+            synchronized (readDb) {
+                try (PreparedStatement ps = readDb.prepareStatement("SELECT sha256, pack, offset, stored_len, raw_len, codec"
+                        + " FROM blocks WHERE sha256 > ? ORDER BY sha256 LIMIT 1024")) {
+                    ps.setBytes(1, last);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            page.add(new Object[] {rs.getBytes(1), new long[] {rs.getLong(2), rs.getLong(3), rs.getLong(4),
+                                    rs.getLong(5), rs.getLong(6)}});
+                        }
+                    }
+                } catch (SQLException e) {
+                    throw new DedupException(dir + "/index.db: " + e.getMessage(), e);
+                }
+            }
+            if (page.isEmpty()) {
+                break;
+            }
+            for (Object[] row : page) {
+                byte[] sha = (byte[]) row[0];
+                long[] loc = (long[]) row[1];
+                last = sha;
+                checked++;
+                bytes += loc[2];
+                try {
+                    load(sha);
+                } catch (BlockNotFoundException e) {
+                    checked--; // deleted by a concurrent GC since the page was read
+                    bytes -= loc[2];
+                } catch (DedupException e) {
+                    bad.add(new Key(sha));
+                    if (lines.size() < MAX_DAMAGE_LINES) {
+                        lines.add(hex(sha) + " pack=" + loc[0] + " offset=0x" + Long.toHexString(loc[1]) + ": " + e.getMessage());
+                    }
+                } catch (IOException e) {
+                    bad.add(new Key(sha));
+                    if (lines.size() < MAX_DAMAGE_LINES) {
+                        lines.add(hex(sha) + " pack=" + loc[0] + ": unreadable: " + e.getMessage());
+                    }
+                }
+            }
+        }
+        Map<String, Long> byBackup = new TreeMap<>();
+        for (ManifestInfo m : listManifests()) {
+            long[] n = {0};
+            Set<Key> reportedMissing = new HashSet<>();
+            try {
+                readManifest(m.backupId(), sha -> {
+                    Key k = new Key(sha);
+                    if (bad.contains(k)) {
+                        n[0]++;
+                    } else if (lookup(sha) == null) {
+                        n[0]++;
+                        if (reportedMissing.add(k) && lines.size() < MAX_DAMAGE_LINES) {
+                            lines.add(hex(sha) + ": missing, listed by backup " + m.backupId());
+                        }
+                    }
+                });
+            } catch (CorruptDataException e) {
+                lines.add("manifest " + m.backupId() + ": " + e.getMessage());
+                n[0] = Math.max(1, n[0]);
+            }
+            if (n[0] > 0) {
+                byBackup.put(m.backupId(), n[0]);
+            }
+        }
+        return new VerifyReport(checked, bytes, List.copyOf(lines), Map.copyOf(byBackup));
+    }
+
+    /**
+     * Garbage collection, safe while backups run: marks every block listed by a committed manifest, by a
+     * manifest being received, or asked about within {@link StoreOptions#gcGrace()}; deletes the index rows
+     * of the rest that were written before GC started; rewrites packs that are mostly garbage.
+     */
+    public GcReport gc() throws IOException {
+        synchronized (gcRunning) {
+            long startSeq = seq.get() + 1; // blocks of batches that begin after this may be unreferenced yet
+            Set<Key> live = new HashSet<>();
+            for (ManifestInfo m : listManifests()) {
+                try {
+                    readManifest(m.backupId(), sha -> live.add(new Key(sha)));
+                } catch (NoSuchFileException | InvalidRequestException e) {
+                    // deleted meanwhile: its blocks are garbage
+                }
+            }
+            for (Path p : list(tmpDir)) {
+                markParts(p, live);
+            }
+            Object r = onWriter(() -> sweep(startSeq, live));
+            return (GcReport) r;
+        }
+    }
+
+    private static void markParts(Path p, Set<Key> live) {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(p), 1 << 16)) {
+            byte[] sha;
+            while ((sha = in.readNBytes(32)).length == 32) {
+                live.add(new Key(sha));
+            }
+        } catch (IOException e) {
+            // the session finished and deleted it meanwhile
+        }
+    }
+
+    /** Runs on the writer thread: delete dead rows, then compact packs. */
+    private GcReport sweep(long startSeq, Set<Key> live) throws IOException, SQLException {
+        long cutoff = System.currentTimeMillis() - options.gcGrace().toMillis();
+        long deleted = 0;
+        long deletedRaw = 0;
+        gcLock.writeLock().lock();
+        try {
+            for (Map.Entry<Key, Long> e : touched.entrySet()) {
+                if (e.getValue() >= cutoff) {
+                    live.add(e.getKey());
+                }
+            }
+            for (Path p : list(tmpDir)) {
+                markParts(p, live);
+            }
+            writeDb.setAutoCommit(false);
+            try (PreparedStatement sel = writeDb.prepareStatement("SELECT sha256, raw_len FROM blocks WHERE seq < ?");
+                    PreparedStatement del = writeDb.prepareStatement("DELETE FROM blocks WHERE sha256=?")) {
+                sel.setLong(1, startSeq);
+                List<byte[]> dead = new ArrayList<>();
+                try (ResultSet rs = sel.executeQuery()) {
+                    while (rs.next()) {
+                        byte[] sha = rs.getBytes(1);
+                        if (!live.contains(new Key(sha))) {
+                            dead.add(sha);
+                            deletedRaw += rs.getLong(2);
+                        }
+                    }
+                }
+                for (byte[] sha : dead) {
+                    del.setBytes(1, sha);
+                    del.addBatch();
+                }
+                del.executeBatch();
+                writeDb.commit();
+                deleted = dead.size();
+            } catch (SQLException e) {
+                writeDb.rollback();
+                throw e;
+            } finally {
+                writeDb.setAutoCommit(true);
+            }
+        } finally {
+            gcLock.writeLock().unlock();
+        }
+        // compaction: sealed packs only
+        int rewritten = 0;
+        long reclaimed = 0;
+        Map<Long, Long> liveBytes = new HashMap<>();
+        try (Statement s = writeDb.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pack, SUM(stored_len + " + PackRecord.HEADER_BYTES + ") FROM blocks GROUP BY pack")) {
+            while (rs.next()) {
+                liveBytes.put(rs.getLong(1), rs.getLong(2));
+            }
+        }
+        List<Long> packIds = new ArrayList<>();
+        try (Statement s = writeDb.createStatement(); ResultSet rs = s.executeQuery("SELECT id FROM packs WHERE state=0")) {
+            while (rs.next()) {
+                packIds.add(rs.getLong(1));
+            }
+        }
+        for (long id : packIds) {
+            if (id == currentPackId) {
+                continue;
+            }
+            long size = sizeOf(id);
+            long liveB = liveBytes.getOrDefault(id, 0L);
+            long body = Math.max(1, size - PackFile.HEADER_BYTES);
+            long deadPct = (body - liveB) * 100 / body;
+            if (deadPct < options.compactDeadPercent()) {
+                continue;
+            }
+            compact(id);
+            rewritten++;
+            reclaimed += size;
+        }
+        long liveCount;
+        try (Statement s = writeDb.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM blocks")) {
+            rs.next();
+            liveCount = rs.getLong(1);
+        }
+        log.info("store gc dir={} deleted={} packsRewritten={} live={}", dir, deleted, rewritten, liveCount);
+        return new GcReport(liveCount, deleted, deletedRaw, rewritten, reclaimed);
+    }
+
+    /** Copies a pack's live records to the current pack, re-points the index, then deletes the old pack. */
+    private void compact(long id) throws IOException, SQLException {
+        Path file = packsDir.resolve(PackFile.fileName(id));
+        List<long[]> rows = new ArrayList<>();
+        List<byte[]> shas = new ArrayList<>();
+        try (PreparedStatement ps = writeDb.prepareStatement(
+                "SELECT sha256, offset, stored_len FROM blocks WHERE pack=? ORDER BY offset")) {
+            ps.setLong(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    shas.add(rs.getBytes(1));
+                    rows.add(new long[] {rs.getLong(2), rs.getLong(3)});
+                }
+            }
+        }
+        Set<Long> touchedPacks = new java.util.LinkedHashSet<>();
+        List<long[]> newLocs = new ArrayList<>();
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            for (int i = 0; i < rows.size(); i++) {
+                long[] row = rows.get(i);
+                ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(PackRecord.HEADER_BYTES + row[1]));
+                readFully(in, b, row[0], file.toString());
+                // copy as is (damage included: verify reports it; compaction never invents bytes)
+                PackRecord r = PackRecord.parse(ByteBuffer.wrap(b.array()), file.toString(), row[0]);
+                newLocs.add(append(r, Arrays.copyOfRange(b.array(), PackRecord.HEADER_BYTES, b.array().length), touchedPacks));
+            }
+        }
+        touchedPacks.add(currentPackId);
+        currentPack.force(false);
+        writeDb.setAutoCommit(false);
+        try (PreparedStatement up = writeDb.prepareStatement("UPDATE blocks SET pack=?, offset=? WHERE sha256=?");
+                PreparedStatement end = writeDb.prepareStatement("UPDATE packs SET indexed_end=? WHERE id=?");
+                PreparedStatement mark = writeDb.prepareStatement("UPDATE packs SET state=1 WHERE id=?")) {
+            for (int i = 0; i < shas.size(); i++) {
+                up.setLong(1, newLocs.get(i)[0]);
+                up.setLong(2, newLocs.get(i)[1]);
+                up.setBytes(3, shas.get(i));
+                up.addBatch();
+            }
+            up.executeBatch();
+            for (long p : touchedPacks) {
+                end.setLong(1, p == currentPackId ? currentPackEnd : sizeOf(p));
+                end.setLong(2, p);
+                end.addBatch();
+            }
+            end.executeBatch();
+            mark.setLong(1, id);
+            mark.executeUpdate();
+            writeDb.commit();
+        } catch (SQLException e) {
+            writeDb.rollback();
+            throw e;
+        } finally {
+            writeDb.setAutoCommit(true);
+        }
+        gcLock.writeLock().lock();
+        try {
+            FileChannel r = readers.remove(id);
+            if (r != null) {
+                r.close();
+            }
+            Files.deleteIfExists(file);
+            fsyncDir(packsDir);
+            execute("DELETE FROM packs WHERE id=" + id);
+        } finally {
+            gcLock.writeLock().unlock();
+        }
+    }
+
+    /** Counts blocks, bytes and manifests. */
+    public StoreStats stats() throws IOException {
+        long blocks;
+        long raw;
+        long stored;
+        synchronized (readDb) {
+            try (Statement s = readDb.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT COUNT(*), COALESCE(SUM(raw_len),0), COALESCE(SUM(stored_len),0) FROM blocks")) {
+                rs.next();
+                blocks = rs.getLong(1);
+                raw = rs.getLong(2);
+                stored = rs.getLong(3);
+            } catch (SQLException e) {
+                throw new DedupException(dir + "/index.db: " + e.getMessage(), e);
+            }
+        }
+        long packFiles = 0;
+        long packBytes = 0;
+        for (Path p : list(packsDir)) {
+            packFiles++;
+            packBytes += Files.size(p);
+        }
+        long logical = 0;
+        List<ManifestInfo> ms = listManifests();
+        for (ManifestInfo m : ms) {
+            logical += m.logicalBytes();
+        }
+        return new StoreStats(blocks, raw, stored, packFiles, packBytes, ms.size(), logical);
+    }
+
+    // ---------------------------------------------------------------- lifecycle and helpers
+
+    /** Waits for queued writes, stops the threads, closes files. Idempotent. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        verifyPool.shutdown();
+        try {
+            verifyPool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+            queue.add(POISON);
+            writer.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeQuietly();
+    }
+
+    private void closeQuietly() {
+        for (FileChannel ch : readers.values()) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // closing a read-only channel cannot lose data
+            }
+        }
+        try {
+            if (currentPack != null) {
+                currentPack.close();
+            }
+        } catch (IOException e) {
+            log.warn("store close pack failed: {}", e.toString());
+        }
+        for (Connection c : new Connection[] {writeDb, readDb}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (SQLException e) {
+                log.warn("store close index failed: {}", e.toString());
+            }
+        }
+        try {
+            if (lock != null) {
+                lock.release();
+            }
+            lockChannel.close();
+        } catch (IOException e) {
+            // the OS drops the lock with the process anyway
+        }
+    }
+
+    private int execute(String sql) throws SQLException {
+        try (Statement s = writeDb.createStatement()) {
+            return s.executeUpdate(sql);
+        }
+    }
+
+    private static Long parsePackName(String name) {
+        if (!name.matches("pack-\\d{8,18}\\.pack")) {
+            return null;
+        }
+        return Long.parseLong(name.substring(5, name.length() - 5));
+    }
+
+    private static List<Path> list(Path d) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(d)) {
+            for (Path p : ds) {
+                out.add(p);
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    static void readFully(FileChannel ch, ByteBuffer b, long pos, String file) throws IOException {
+        long p = pos;
+        while (b.hasRemaining()) {
+            int n = ch.read(b, p);
+            if (n < 0) {
+                throw new CorruptDataException(file + " at 0x" + Long.toHexString(p) + ": unexpected end of file, "
+                        + b.remaining() + " more bytes expected");
+            }
+            p += n;
+        }
+    }
+
+    static void fsyncDir(Path d) throws IOException {
+        try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private static void moveAtomic(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new DedupException(to + ": the store's filesystem cannot rename atomically", e);
+        }
+    }
+
+    private static void checkSha(byte[] sha) {
+        if (sha == null || sha.length != 32) {
+            throw new IllegalArgumentException("a SHA-256 is 32 bytes");
+        }
+    }
+
+    static String hex(byte[] b) {
+        return HexFormat.of().formatHex(b);
+    }
+}

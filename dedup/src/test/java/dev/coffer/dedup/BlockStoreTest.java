@@ -1,0 +1,234 @@
+package dev.coffer.dedup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BlockStoreTest {
+    @TempDir
+    Path dir;
+
+    private static PutResult put(BlockStore s, byte[] data) {
+        return s.putRaw(TestBlocks.sha(data), ByteBuffer.wrap(data), BlockCodecs.defaults()).join();
+    }
+
+    @Test
+    void put_get_roundTripsAndDedups() throws IOException {
+        byte[] a = TestBlocks.random(1, 1 << 20);
+        byte[] t = TestBlocks.text(2, 1 << 20);
+        try (BlockStore s = BlockStore.open(dir)) {
+            PutResult ra = put(s, a);
+            assertThat(ra.alreadyPresent()).isFalse();
+            assertThat(ra.codec()).isEqualTo(Codec.RAW);
+            PutResult rt = put(s, t);
+            assertThat(rt.codec()).isEqualTo(Codec.ZSTD);
+            assertThat(rt.storedLength()).isLessThan(t.length / 3);
+            assertThat(put(s, a).alreadyPresent()).isTrue();
+            assertThat(s.get(TestBlocks.sha(a)).array()).isEqualTo(a);
+            assertThat(s.get(TestBlocks.sha(t)).array()).isEqualTo(t);
+            assertThat(s.has(TestBlocks.sha(t))).isTrue();
+            assertThat(s.has(TestBlocks.sha(new byte[] {1}))).isFalse();
+        }
+        try (BlockStore s = BlockStore.open(dir)) {
+            assertThat(s.get(TestBlocks.sha(t)).array()).isEqualTo(t);
+            assertThat(s.stats().blocks()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void put_rejectsBytesThatDoNotMatchTheirHash() throws IOException {
+        byte[] a = TestBlocks.random(1, 4096);
+        try (BlockStore s = BlockStore.open(dir)) {
+            CompletableFuture<PutResult> f = s.put(TestBlocks.sha(new byte[] {9}), a.length, Codec.RAW, a, a.length);
+            assertThatThrownBy(f::join).hasCauseInstanceOf(HashMismatchException.class);
+            assertThat(s.stats().blocks()).isZero();
+        }
+    }
+
+    @Test
+    void concurrentDuplicatePuts_storeOnce() throws IOException {
+        byte[] a = TestBlocks.random(5, 1 << 16);
+        try (BlockStore s = BlockStore.open(dir)) {
+            List<CompletableFuture<PutResult>> fs = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                fs.add(s.put(TestBlocks.sha(a), a.length, Codec.RAW, a.clone(), a.length));
+            }
+            long fresh = fs.stream().map(CompletableFuture::join).filter(r -> !r.alreadyPresent()).count();
+            assertThat(fresh).isEqualTo(1);
+            assertThat(s.stats().storedBytes()).isEqualTo(a.length);
+        }
+    }
+
+    @Test
+    void open_recoversTornTailAndReindexesUnindexedRecords() throws Exception {
+        byte[] a = TestBlocks.random(1, 100_000);
+        byte[] b = TestBlocks.random(2, 100_000);
+        try (BlockStore s = BlockStore.open(dir)) {
+            put(s, a);
+            put(s, b);
+        }
+        Path pack = dir.resolve("packs").resolve(PackFile.fileName(1));
+        long size = Files.size(pack);
+        // simulate a crash after the pack fsync but before the index commit of b: roll the index back
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("index.db"));
+                var st = c.createStatement()) {
+            st.executeUpdate("DELETE FROM blocks WHERE sha256=x'" + BlockStore.hex(TestBlocks.sha(b)) + "'");
+            st.executeUpdate("UPDATE packs SET indexed_end=" + (size - PackRecord.HEADER_BYTES - b.length));
+        }
+        // and a torn record after it: a header and half a payload
+        try (RandomAccessFile f = new RandomAccessFile(pack.toFile(), "rw")) {
+            f.seek(size);
+            byte[] rec = new byte[PackRecord.HEADER_BYTES + 5000];
+            System.arraycopy(new PackRecord(Codec.RAW, 10000, 10000, new byte[32], 0).encode().array(), 0, rec, 0,
+                    PackRecord.HEADER_BYTES);
+            f.write(rec);
+        }
+        try (BlockStore s = BlockStore.open(dir)) {
+            assertThat(s.get(TestBlocks.sha(a)).array()).isEqualTo(a);
+            assertThat(s.get(TestBlocks.sha(b)).array()).isEqualTo(b);
+            assertThat(s.stats().blocks()).isEqualTo(2);
+        }
+        assertThat(Files.size(pack)).isEqualTo(size);
+    }
+
+    @Test
+    void open_dropsIndexRowsPastATruncatedPack() throws Exception {
+        byte[] a = TestBlocks.random(1, 100_000);
+        byte[] b = TestBlocks.random(2, 100_000);
+        try (BlockStore s = BlockStore.open(dir)) {
+            put(s, a);
+            put(s, b);
+            s.commitManifest("b1", List.of(TestBlocks.sha(a), TestBlocks.sha(b)).iterator());
+        }
+        Path pack = dir.resolve("packs").resolve(PackFile.fileName(1));
+        try (RandomAccessFile f = new RandomAccessFile(pack.toFile(), "rw")) {
+            f.setLength(Files.size(pack) - 10);
+        }
+        try (BlockStore s = BlockStore.open(dir)) {
+            assertThat(s.has(TestBlocks.sha(b))).isFalse();
+            assertThat(s.get(TestBlocks.sha(a)).array()).isEqualTo(a);
+            VerifyReport v = s.verify();
+            assertThat(v.damagedBlocksByBackup()).containsEntry("b1", 1L);
+        }
+    }
+
+    @Test
+    void verify_findsAFlippedByteAndNamesTheBackup() throws Exception {
+        byte[] a = TestBlocks.random(1, 50_000);
+        byte[] t = TestBlocks.text(2, 50_000);
+        try (BlockStore s = BlockStore.open(dir)) {
+            put(s, a);
+            put(s, t);
+            s.commitManifest("monday", List.of(TestBlocks.sha(a), TestBlocks.sha(t)).iterator());
+            s.commitManifest("tuesday", List.of(TestBlocks.sha(t)).iterator());
+            assertThat(s.verify().ok()).isTrue();
+        }
+        Path pack = dir.resolve("packs").resolve(PackFile.fileName(1));
+        long at = PackFile.HEADER_BYTES + PackRecord.HEADER_BYTES + 1234; // inside a's payload
+        try (RandomAccessFile f = new RandomAccessFile(pack.toFile(), "rw")) {
+            f.seek(at);
+            int v = f.read();
+            f.seek(at);
+            f.write(v ^ 0x10);
+        }
+        try (BlockStore s = BlockStore.open(dir)) {
+            VerifyReport v = s.verify();
+            assertThat(v.blocksChecked()).isEqualTo(2);
+            assertThat(v.damagedBlocksByBackup()).containsExactlyEntriesOf(java.util.Map.of("monday", 1L));
+            assertThat(v.damaged()).singleElement().asString().contains(BlockStore.hex(TestBlocks.sha(a))).contains("CRC");
+            assertThatThrownBy(() -> s.get(TestBlocks.sha(a))).isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("pack-00000001.pack at 0x10");
+            assertThat(s.get(TestBlocks.sha(t)).array()).isEqualTo(t);
+        }
+    }
+
+    @Test
+    void commitManifest_refusesMissingBlocks_andIsIdempotent() throws IOException {
+        byte[] a = TestBlocks.random(1, 1000);
+        try (BlockStore s = BlockStore.open(dir)) {
+            put(s, a);
+            assertThatThrownBy(() -> s.commitManifest("x", List.of(TestBlocks.sha(a), TestBlocks.sha(new byte[] {2})).iterator()))
+                    .isInstanceOf(MissingBlocksException.class).hasMessageContaining("1 of 2");
+            assertThat(s.listManifests()).isEmpty();
+            ManifestInfo m = s.commitManifest("x", List.of(TestBlocks.sha(a), TestBlocks.sha(a)).iterator());
+            assertThat(m.blockCount()).isEqualTo(2);
+            assertThat(m.logicalBytes()).isEqualTo(2000);
+            assertThat(s.commitManifest("x", List.of(TestBlocks.sha(a), TestBlocks.sha(a)).iterator()).committedAt())
+                    .isEqualTo(m.committedAt());
+            assertThatThrownBy(() -> s.commitManifest("x", List.of(TestBlocks.sha(a)).iterator()))
+                    .isInstanceOf(InvalidRequestException.class);
+            assertThatThrownBy(() -> s.commitManifest("../evil", List.<byte[]>of().iterator()))
+                    .isInstanceOf(InvalidRequestException.class);
+            List<byte[]> back = new ArrayList<>();
+            s.readManifest("x", back::add);
+            assertThat(back).hasSize(2);
+            assertThat(back.get(1)).isEqualTo(TestBlocks.sha(a));
+        }
+    }
+
+    @Test
+    void gc_deletesUnreferencedBlocks_compactsPacks_keepsLiveOnes() throws IOException {
+        StoreOptions o = new StoreOptions(300_000, 0, 0, 30, java.time.Duration.ZERO);
+        List<byte[]> blocks = new ArrayList<>();
+        try (BlockStore s = BlockStore.open(dir, o)) {
+            for (int i = 0; i < 12; i++) {
+                byte[] b = TestBlocks.random(100 + i, 100_000);
+                blocks.add(b);
+                put(s, b);
+            }
+            List<byte[]> keep = new ArrayList<>();
+            for (int i = 0; i < 12; i += 3) {
+                keep.add(TestBlocks.sha(blocks.get(i)));
+            }
+            s.commitManifest("keep", keep.iterator());
+            s.commitManifest("drop", List.of(TestBlocks.sha(blocks.get(1))).iterator());
+            assertThat(s.deleteManifest("drop")).isTrue();
+            long packsBefore = s.stats().packFiles();
+            GcReport r = s.gc();
+            assertThat(r.deletedBlocks()).isEqualTo(8);
+            assertThat(r.liveBlocks()).isEqualTo(4);
+            assertThat(r.packsRewritten()).isPositive();
+            StoreStats st = s.stats();
+            assertThat(st.blocks()).isEqualTo(4);
+            assertThat(st.packBytes()).isLessThan(packsBefore * 300_000L);
+            for (int i = 0; i < 12; i++) {
+                assertThat(s.has(TestBlocks.sha(blocks.get(i)))).isEqualTo(i % 3 == 0);
+            }
+            assertThat(s.verify().ok()).isTrue();
+        }
+        try (BlockStore s = BlockStore.open(dir, o)) {
+            for (int i = 0; i < 12; i += 3) {
+                assertThat(s.get(TestBlocks.sha(blocks.get(i))).array()).isEqualTo(blocks.get(i));
+            }
+            assertThat(s.verify().ok()).isTrue();
+        }
+    }
+
+    @Test
+    void gc_keepsBlocksAskedAboutWithinGrace() throws IOException {
+        byte[] a = TestBlocks.random(1, 1000);
+        try (BlockStore s = BlockStore.open(dir)) { // default grace: 6 h
+            put(s, a);
+            assertThat(s.has(TestBlocks.sha(a))).isTrue();
+            assertThat(s.gc().deletedBlocks()).isZero();
+            assertThat(s.has(TestBlocks.sha(a))).isTrue();
+        }
+    }
+
+    @Test
+    void open_refusesASecondOpenOfTheSameStore() throws IOException {
+        try (BlockStore s = BlockStore.open(dir)) {
+            assertThatThrownBy(() -> BlockStore.open(dir)).isInstanceOf(DedupException.class).hasMessageContaining("in use");
+        }
+    }
+}
