@@ -1,0 +1,74 @@
+package dev.coffer.vmdk;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One open file read by position: a thin, thread-safe wrapper over {@link FileChannel} positional
+ * reads that names the file in every error. The size is taken once at open (images are read-only).
+ */
+final class FileSource implements ByteSource, Closeable {
+    private final Path path;
+    private final FileChannel channel;
+    private final long size;
+
+    private FileSource(Path path, FileChannel channel) throws IOException {
+        this.path = path;
+        this.channel = channel;
+        this.size = channel.size();
+    }
+
+    static FileSource open(Path path) throws IOException {
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            return new FileSource(path, ch);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    Path path() {
+        return path;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    /** Reads exactly {@code dst.remaining()} bytes at {@code offset}; reading past the end is corruption. */
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        int want = dst.remaining();
+        if (offset < 0 || offset > size - want) {
+            throw new CorruptImageException(path + " at 0x" + Long.toHexString(offset) + ": read of "
+                    + want + " bytes past the end of the file (size 0x" + Long.toHexString(size) + ")");
+        }
+        long pos = offset;
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, pos);
+            if (n < 0) {
+                throw new EOFException(path + " at 0x" + Long.toHexString(pos) + ": file shrank while reading");
+            }
+            pos += n;
+        }
+    }
+
+    /** Reads {@code length} bytes at {@code offset} into a new little-endian buffer (length is validated by the caller). */
+    ByteBuffer readBuffer(long offset, int length) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        read(offset, b);
+        return b.flip();
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}
