@@ -1,0 +1,322 @@
+package dev.coffer.agent.restore;
+
+import dev.coffer.agent.restore.RestoreException.Code;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32C;
+
+/**
+ * One file being restored in a {@link DirectoryTarget}: its partial file and resume journal in the
+ * work directory, the set of ranges written, and the running SHA-256 of its content.
+ *
+ * <p>Hashing: the whole-content SHA-256 is computed incrementally. A "hash cursor" marks how far
+ * the content has been hashed; a chunk written exactly at the cursor is hashed from memory, and
+ * chunks that arrived earlier but further on are then read back (from the page cache) as soon as
+ * they become contiguous with the cursor. Whoever holds the hash lock advances the cursor; other
+ * writers never wait for it ({@code tryLock}) and re-check after it is released, so nothing is left
+ * behind. {@link #finishHash} at commit hashes whatever is still left. A write over bytes already
+ * written (a chunk sent twice) marks the hash stale and commit re-hashes the whole file, so the
+ * digest always describes the bytes on disk.
+ */
+final class PartialFile implements Closeable {
+    /** Read-back buffer for hashing chunks that arrived out of order. */
+    private static final int READ_BACK_BYTES = 1 << 20;
+
+    final RestoreFile file;
+    final String id;
+    final SafeNames.MappedPath mapped;
+    final Path dataPath;
+    private final FileChannel data;
+    private final ResumeJournal journal;
+    private final long syncEveryBytes;
+    /** Writes take the read lock, commit/abort/close the write lock, so nothing writes to a closed channel. */
+    final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    /** Set under the lifecycle write lock; read by anyone. */
+    private volatile boolean closed;
+    /** @GuardedBy("this") */
+    private final RangeSet written = new RangeSet();
+    /** @GuardedBy("this") */
+    private boolean hashStale;
+    private final ReentrantLock hashLock = new ReentrantLock();
+    /** @GuardedBy("hashLock") */
+    private final MessageDigest sha256;
+    /** Bytes hashed so far; written under hashLock, read by anyone. */
+    private volatile long hashCursor;
+    /** @GuardedBy("hashLock") */
+    private ByteBuffer readBack;
+    private final AtomicLong unsyncedBytes = new AtomicLong();
+    private volatile long lastUsedNanos = System.nanoTime();
+
+    private PartialFile(RestoreFile file, String id, SafeNames.MappedPath mapped, Path dataPath, FileChannel data,
+            ResumeJournal journal, long syncEveryBytes) {
+        this.file = file;
+        this.id = id;
+        this.mapped = mapped;
+        this.dataPath = dataPath;
+        this.data = data;
+        this.journal = journal;
+        this.syncEveryBytes = syncEveryBytes;
+        this.sha256 = newSha256();
+    }
+
+    /**
+     * Opens (creating or resuming) the partial file {@code dir/id.part} and its journal
+     * {@code dir/id.journal}; ranges recorded in the journal count as written only when the partial
+     * file's bytes still match their CRC-32C.
+     */
+    static PartialFile open(Path dir, String id, RestoreFile file, SafeNames.MappedPath mapped, long syncEveryBytes)
+            throws IOException {
+        Path dataPath = dir.resolve(id + ".part");
+        List<ResumeJournal.Entry> entries = new ArrayList<>();
+        ResumeJournal journal = ResumeJournal.open(dir.resolve(id + ".journal"), file.size(), file.sha256(), entries);
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(dataPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (entries.isEmpty()) {
+                ch.truncate(0);
+            }
+            PartialFile p = new PartialFile(file, id, mapped, dataPath, ch, journal, syncEveryBytes);
+            p.verifyEntries(entries);
+            return p;
+        } catch (IOException | RuntimeException e) {
+            journal.close();
+            if (ch != null) {
+                ch.close();
+            }
+            throw e;
+        }
+    }
+
+    /** The verified ranges of a partial file that is not open, read from its journal (empty when none). */
+    static List<ByteRange> verifiedOnDisk(Path dir, String id, RestoreFile file) throws IOException {
+        List<ResumeJournal.Entry> entries = ResumeJournal.read(dir.resolve(id + ".journal"), file.size(), file.sha256());
+        RangeSet ok = new RangeSet();
+        if (entries.isEmpty()) {
+            return ok.toList();
+        }
+        Path dataPath = dir.resolve(id + ".part");
+        if (!Files.exists(dataPath)) {
+            return ok.toList();
+        }
+        try (FileChannel ch = FileChannel.open(dataPath, StandardOpenOption.READ)) {
+            verify(ch, entries, ok);
+        }
+        return ok.toList();
+    }
+
+    private void verifyEntries(List<ResumeJournal.Entry> entries) throws IOException {
+        synchronized (this) {
+            verify(data, entries, written);
+        }
+    }
+
+    private static void verify(FileChannel ch, List<ResumeJournal.Entry> entries, RangeSet into) throws IOException {
+        ByteBuffer buf = null;
+        long length = ch.size();
+        for (ResumeJournal.Entry e : entries) {
+            if (e.offset() + e.length() > length) {
+                continue;
+            }
+            if (buf == null || buf.capacity() < e.length()) {
+                buf = ByteBuffer.allocate(Math.max(e.length(), 1 << 20));
+            }
+            buf.clear().limit(e.length());
+            long pos = e.offset();
+            while (buf.hasRemaining()) {
+                int n = ch.read(buf, pos);
+                if (n < 0) {
+                    break;
+                }
+                pos += n;
+            }
+            if (buf.hasRemaining()) {
+                continue;
+            }
+            buf.flip();
+            CRC32C crc = new CRC32C();
+            crc.update(buf);
+            if ((int) crc.getValue() == e.crc()) {
+                into.add(e.offset(), e.length());
+            }
+        }
+    }
+
+    /** Writes one chunk: data, journal record, range, then advances the hash. Caller holds the lifecycle read lock. */
+    void write(long offset, ByteBuffer chunk) throws IOException {
+        lastUsedNanos = System.nanoTime();
+        int length = chunk.remaining();
+        if (length == 0) {
+            return;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(chunk.duplicate());
+        ByteBuffer d = chunk.duplicate();
+        long pos = offset;
+        while (d.hasRemaining()) {
+            pos += data.write(d, pos);
+        }
+        journal.append(offset, length, (int) crc.getValue());
+        synchronized (this) {
+            // Any rewrite (a retried chunk) may race with hashing of the first copy: re-hash at commit.
+            if (written.overlaps(offset, length)) {
+                hashStale = true;
+            }
+            written.add(offset, length);
+        }
+        advanceHash(chunk, offset);
+        if (unsyncedBytes.addAndGet(length) >= syncEveryBytes) {
+            unsyncedBytes.set(0);
+            // Data first, then the journal: a record that reaches the disk before its data is caught by the CRC on resume.
+            data.force(false);
+            journal.force();
+        }
+    }
+
+    private void advanceHash(ByteBuffer chunk, long offset) throws IOException {
+        ByteBuffer pending = chunk;
+        while (true) {
+            if (!hashLock.tryLock()) {
+                return; // the holder re-checks after unlocking and picks our range up
+            }
+            try {
+                if (pending != null && offset == hashCursor) {
+                    sha256.update(pending.duplicate());
+                    hashCursor = offset + pending.remaining();
+                }
+                pending = null;
+                catchUpLocked();
+            } finally {
+                hashLock.unlock();
+            }
+            if (contiguousAtCursor() <= hashCursor) {
+                return;
+            }
+        }
+    }
+
+    private synchronized long contiguousAtCursor() {
+        return written.contiguousEnd(hashCursor);
+    }
+
+    /** Hashes everything contiguous from the cursor by reading it back. Caller holds hashLock. */
+    private void catchUpLocked() throws IOException {
+        long end;
+        while ((end = contiguousAtCursor()) > hashCursor) {
+            if (readBack == null) {
+                readBack = ByteBuffer.allocate(READ_BACK_BYTES);
+            }
+            long pos = hashCursor;
+            while (pos < end) {
+                readBack.clear().limit((int) Math.min(READ_BACK_BYTES, end - pos));
+                int n = data.read(readBack, pos);
+                if (n <= 0) {
+                    throw new IOException("partial file " + dataPath + " shorter than written range at " + pos);
+                }
+                readBack.flip();
+                sha256.update(readBack);
+                pos += n;
+                hashCursor = pos;
+            }
+        }
+    }
+
+    /** The written ranges, in order. */
+    synchronized List<ByteRange> writtenRanges() {
+        return written.toList();
+    }
+
+    synchronized boolean complete() {
+        return written.covers(file.size());
+    }
+
+    /** Finishes hashing (re-hashing from the start if a chunk was written twice) and returns the digest. Caller holds the lifecycle write lock. */
+    byte[] finishHash() throws IOException {
+        hashLock.lock();
+        try {
+            boolean stale;
+            synchronized (this) {
+                stale = hashStale;
+                hashStale = false;
+            }
+            if (stale) {
+                sha256.reset();
+                hashCursor = 0;
+            }
+            catchUpLocked();
+            if (hashCursor != file.size()) {
+                throw new RestoreException(Code.INCOMPLETE, "partial file " + dataPath + " for " + file.displayName()
+                        + ": hashed " + hashCursor + " bytes, expected " + file.size());
+            }
+            return sha256.digest();
+        } finally {
+            hashLock.unlock();
+        }
+    }
+
+    /** Cuts any bytes past the size and forces data and journal to disk. */
+    void truncateAndForce() throws IOException {
+        if (data.size() > file.size()) {
+            data.truncate(file.size());
+        }
+        data.force(true);
+    }
+
+    long idleNanos() {
+        return System.nanoTime() - lastUsedNanos;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Closes the channels (the files stay). Caller holds the lifecycle write lock. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            data.close();
+        } finally {
+            journal.close();
+        }
+    }
+
+    /** Closes and deletes the partial file and journal. Caller holds the lifecycle write lock. */
+    void discard() throws IOException {
+        close();
+        Files.deleteIfExists(dataPath);
+        Files.deleteIfExists(journal.path());
+    }
+
+    /** Deletes the journal after the data file has been moved into place. */
+    void deleteJournal() throws IOException {
+        Files.deleteIfExists(journal.path());
+    }
+
+    static String hex(byte[] b) {
+        return HexFormat.of().formatHex(b);
+    }
+
+    private static MessageDigest newSha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
+        }
+    }
+}
