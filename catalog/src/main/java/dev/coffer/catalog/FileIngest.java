@@ -1,0 +1,300 @@
+package dev.coffer.catalog;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Batched ingest of one volume's files into one running backup (from {@link Catalog#ingest}). Not
+ * thread-safe: one thread drives one ingest; several ingests (of different volumes) may run at once, their
+ * batches serialised on the catalog's writer.
+ *
+ * <p>{@link #add} buffers a new or changed file; every {@code batchFiles} files are written in one
+ * transaction with prepared statements (a version row, a stream row per stream, a block upsert per block).
+ * {@link #carry} marks an unchanged version of the previous backup as still live and writes nothing. {@link
+ * #finish} writes the rest, then closes ({@code valid_to} = this backup) every version live before this
+ * backup that was not carried, which is exactly the changed and deleted ones.
+ */
+public final class FileIngest implements AutoCloseable {
+    /** Largest version id a carry can name: BitSet indexes are ints. 2^31 versions is far past the 1 GiB target. */
+    static final long MAX_VERSION_ID = Integer.MAX_VALUE;
+
+    private final Catalog catalog;
+    private final long backupId;
+    private final long volumeId;
+    private final int batchFiles;
+    private final List<FileRecord> pending = new ArrayList<>();
+    private final BitSet carried = new BitSet();
+    private final Map<String, Long> dirIds = new HashMap<>();
+    private long added;
+    private long carriedCount;
+    private boolean finished;
+
+    FileIngest(Catalog catalog, long backupId, long volumeId, int batchFiles) {
+        this.catalog = catalog;
+        this.backupId = backupId;
+        this.volumeId = volumeId;
+        this.batchFiles = batchFiles;
+    }
+
+    /** The backup this ingest writes into. */
+    public long backupId() {
+        return backupId;
+    }
+
+    /** The volume this ingest writes. */
+    public long volumeId() {
+        return volumeId;
+    }
+
+    /**
+     * Adds a new or changed file (its previous version, if any, is closed by {@link #finish} because it is
+     * not carried). Writes a batch when {@code batchFiles} are buffered.
+     *
+     * @throws IllegalArgumentException the path is not a valid volume path (see {@link FileRecord})
+     */
+    public void add(FileRecord file) throws CatalogException {
+        checkOpen();
+        Paths2.check(file.path());
+        pending.add(file);
+        if (pending.size() >= batchFiles) {
+            flush();
+        }
+    }
+
+    /** Marks version {@code versionId} (from {@link Catalog#forEachLiveVersion}) unchanged: it stays live, no row is written. */
+    public void carry(long versionId) {
+        checkOpen();
+        if (versionId <= 0 || versionId > MAX_VERSION_ID) {
+            throw new IllegalArgumentException("version id " + versionId);
+        }
+        if (!carried.get((int) versionId)) {
+            carried.set((int) versionId);
+            carriedCount++;
+        }
+    }
+
+    /** Writes the buffered files now, in one transaction. */
+    public void flush() throws CatalogException {
+        checkOpen();
+        if (pending.isEmpty()) {
+            return;
+        }
+        List<FileRecord> batch = new ArrayList<>(pending);
+        pending.clear();
+        catalog.write("ingest " + batch.size() + " files into backup " + backupId, con -> {
+            writeBatch(con, batch);
+            return null;
+        });
+        added += batch.size();
+    }
+
+    /**
+     * Writes what is buffered, closes the versions live before this backup that were neither carried nor
+     * re-added, checks that no path now has two live versions, and records the volume as part of the backup.
+     *
+     * @throws CatalogException a carried id is not a live version of this volume, or a path was added twice
+     *     (or both added and carried); the backup should then be marked failed
+     */
+    public IngestResult finish() throws CatalogException {
+        flush();
+        finished = true;
+        long closed = catalog.write("finish ingest of volume " + volumeId + " in backup " + backupId, con -> {
+            List<Long> close = new ArrayList<>();
+            long carriedFound = 0;
+            try (PreparedStatement ps = con.prepareStatement("SELECT v.id FROM dir d JOIN version v ON v.dir_id = d.id"
+                    + " WHERE d.volume_id = ? AND v.valid_to IS NULL AND v.valid_from < ?")) {
+                ps.setLong(1, volumeId);
+                ps.setLong(2, backupId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long id = rs.getLong(1);
+                        if (id <= MAX_VERSION_ID && carried.get((int) id)) {
+                            carriedFound++;
+                        } else {
+                            close.add(id);
+                        }
+                    }
+                }
+            }
+            if (carriedFound != carriedCount) {
+                throw new CatalogException(catalog.file() + ": backup " + backupId + " carried " + carriedCount
+                        + " versions but only " + carriedFound + " are live versions of volume " + volumeId);
+            }
+            try (PreparedStatement ps = con.prepareStatement("UPDATE version SET valid_to = ? WHERE id = ?")) {
+                for (long id : close) {
+                    ps.setLong(1, backupId);
+                    ps.setLong(2, id);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            try (PreparedStatement ps = con.prepareStatement("SELECT d.path, n.name FROM dir d"
+                    + " JOIN version v ON v.dir_id = d.id JOIN name n ON n.id = v.name_id"
+                    + " WHERE d.volume_id = ? AND v.valid_to IS NULL GROUP BY v.dir_id, v.name_id HAVING count(*) > 1"
+                    + " LIMIT 1")) {
+                ps.setLong(1, volumeId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        throw new CatalogException(catalog.file() + ": backup " + backupId + " has two live versions of "
+                                + Paths2.join(rs.getString(1), rs.getString(2)) + " on volume " + volumeId
+                                + " (added twice, or added and carried)");
+                    }
+                }
+            }
+            try (PreparedStatement ps = con.prepareStatement("INSERT INTO backup_volume(backup_id, volume_id, added,"
+                    + " carried, closed) VALUES(?,?,?,?,?)")) {
+                ps.setLong(1, backupId);
+                ps.setLong(2, volumeId);
+                ps.setLong(3, added);
+                ps.setLong(4, carriedCount);
+                ps.setLong(5, close.size());
+                ps.executeUpdate();
+            }
+            return (long) close.size();
+        });
+        return new IngestResult(added, carriedCount, closed);
+    }
+
+    /** Drops what is buffered and unfinished; rows already written stay until the backup is completed or failed. */
+    @Override
+    public void close() {
+        pending.clear();
+        finished = true;
+    }
+
+    private void checkOpen() {
+        if (finished) {
+            throw new IllegalStateException("ingest of volume " + volumeId + " in backup " + backupId + " is finished");
+        }
+    }
+
+    private void writeBatch(Connection con, List<FileRecord> batch) throws SQLException, CatalogException {
+        long nextVersion = Catalog.queryOptionalLong(con, "SELECT max(id) FROM version").orElse(0) + 1;
+        long[] nextName = {Catalog.queryOptionalLong(con, "SELECT max(id) FROM name").orElse(0) + 1};
+        Map<String, Long> names = catalog.nameIds;
+        if (names.size() > Catalog.NAME_CACHE_MAX) {
+            names.clear();
+        }
+        try (PreparedStatement state = con.prepareStatement("SELECT state FROM backup WHERE id = ?")) {
+            state.setLong(1, backupId);
+            try (ResultSet rs = state.executeQuery()) {
+                if (!rs.next() || !rs.getString(1).equals("running")) {
+                    throw new CatalogException(catalog.file() + ": backup " + backupId + " is not running");
+                }
+            }
+        }
+        try (PreparedStatement selName = con.prepareStatement("SELECT id FROM name WHERE name = ?");
+                PreparedStatement insName = con.prepareStatement("INSERT INTO name(id, name) VALUES(?, ?)");
+                PreparedStatement selDir = con.prepareStatement("SELECT id FROM dir WHERE volume_id = ? AND path = ?");
+                PreparedStatement insDir = con.prepareStatement("INSERT INTO dir(volume_id, path) VALUES(?, ?)");
+                PreparedStatement insVersion = con.prepareStatement("INSERT INTO version(id, dir_id, name_id,"
+                        + " valid_from, valid_to, kind, size, mft_record, mft_sequence, parent_record, created_ns,"
+                        + " modified_ns, changed_ns, accessed_ns, attributes, fingerprint)"
+                        + " VALUES(?,?,?,?,NULL,?,?,?,?,?,?,?,?,?,?,?)");
+                PreparedStatement insStream = con.prepareStatement(
+                        "INSERT INTO stream(version_id, name, size, blocks, runs) VALUES(?,?,?,?,?)");
+                PreparedStatement upBlock = con.prepareStatement(Catalog.BLOCK_UPSERT)) {
+            List<String> newNames = new ArrayList<>();
+            for (FileRecord f : batch) {
+                String[] dn = Paths2.split(f.path());
+                long dirId = dirId(selDir, insDir, con, dn[0]);
+                Long nameId = names.get(dn[1]);
+                if (nameId == null) {
+                    selName.setString(1, dn[1]);
+                    try (ResultSet rs = selName.executeQuery()) {
+                        if (rs.next()) {
+                            nameId = rs.getLong(1);
+                        }
+                    }
+                    if (nameId == null) {
+                        nameId = nextName[0]++;
+                        insName.setLong(1, nameId);
+                        insName.setString(2, dn[1]);
+                        insName.addBatch();
+                        newNames.add(dn[1]);
+                    }
+                    names.put(dn[1], nameId);
+                }
+                long vid = nextVersion++;
+                insVersion.setLong(1, vid);
+                insVersion.setLong(2, dirId);
+                insVersion.setLong(3, nameId);
+                insVersion.setLong(4, backupId);
+                insVersion.setInt(5, f.kind().code());
+                insVersion.setLong(6, f.size());
+                insVersion.setLong(7, f.mftRecord());
+                insVersion.setInt(8, f.mftSequence());
+                insVersion.setLong(9, f.parentRecord());
+                insVersion.setLong(10, f.createdNanos());
+                insVersion.setLong(11, f.modifiedNanos());
+                insVersion.setLong(12, f.mftChangedNanos());
+                insVersion.setLong(13, f.accessedNanos());
+                insVersion.setInt(14, f.attributes());
+                insVersion.setLong(15, f.fingerprint());
+                insVersion.addBatch();
+                for (StreamRecord s : f.streams()) {
+                    insStream.setLong(1, vid);
+                    insStream.setString(2, s.name());
+                    insStream.setLong(3, s.size());
+                    insStream.setBytes(4, Blobs.encodeBlocks(s.blocks()));
+                    insStream.setBytes(5, Blobs.encodeRuns(s.runs()));
+                    insStream.addBatch();
+                    for (BlockRef r : s.blocks()) {
+                        Catalog.bindBlockUpsert(upBlock, r.block(), backupId);
+                        upBlock.addBatch();
+                    }
+                }
+            }
+            try {
+                insName.executeBatch();
+                insVersion.executeBatch();
+                insStream.executeBatch();
+                upBlock.executeBatch();
+            } catch (SQLException e) {
+                // the transaction rolls back: forget ids this batch invented
+                for (String n : newNames) {
+                    names.remove(n);
+                }
+                dirIds.clear();
+                throw e;
+            }
+        } catch (SQLException | CatalogException | RuntimeException e) {
+            dirIds.clear();
+            names.clear();
+            throw e;
+        }
+    }
+
+    private long dirId(PreparedStatement sel, PreparedStatement ins, Connection con, String path) throws SQLException {
+        Long id = dirIds.get(path);
+        if (id != null) {
+            return id;
+        }
+        sel.setLong(1, volumeId);
+        sel.setString(2, path);
+        try (ResultSet rs = sel.executeQuery()) {
+            if (rs.next()) {
+                id = rs.getLong(1);
+            }
+        }
+        if (id == null) {
+            ins.setLong(1, volumeId);
+            ins.setString(2, path);
+            ins.executeUpdate();
+            try (Statement st = con.createStatement(); ResultSet rs = st.executeQuery("SELECT last_insert_rowid()")) {
+                rs.next();
+                id = rs.getLong(1);
+            }
+        }
+        dirIds.put(path, id);
+        return id;
+    }
+}
