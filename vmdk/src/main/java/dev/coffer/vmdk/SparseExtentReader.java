@@ -95,17 +95,33 @@ final class SparseExtentReader extends GrainedExtentReader {
                     + ": capacity needs " + entries + " grain directory entries, limit " + Limits.MAX_GD_ENTRIES);
         }
         SparseExtentReader probe = new SparseExtentReader(file, h, headerAt, null, null, 0, 0);
-        long gdAt = sectorsToBytes(file, h.gdSector(), headerAt + 0x38, "grain directory");
-        long[] gd = probe.readDirectory(gdAt, entries, "grain directory");
         long[] rgd = null;
         long rgdAt = 0;
+        CorruptImageException rgdError = null;
         if ((h.flags() & SparseHeader.FLAG_RGD) != 0 && h.rgdSector() != 0) {
             try {
                 rgdAt = sectorsToBytes(file, h.rgdSector(), headerAt + 0x30, "redundant grain directory");
                 rgd = probe.readDirectory(rgdAt, entries, "redundant grain directory");
             } catch (CorruptImageException e) {
-                rgd = null; // the primary is intact; a damaged spare only loses the fallback
+                rgdError = e; // a damaged spare only loses the fallback while the primary is intact
             }
+        }
+        long gdAt;
+        long[] gd;
+        try {
+            gdAt = sectorsToBytes(file, h.gdSector(), headerAt + 0x38, "grain directory");
+            gd = probe.readDirectory(gdAt, entries, "grain directory");
+        } catch (CorruptImageException e) {
+            if (rgd == null) {
+                if (rgdError != null) {
+                    e.addSuppressed(rgdError);
+                }
+                throw e;
+            }
+            // the primary directory is damaged: the redundant one is a full copy (its own tables)
+            gdAt = rgdAt;
+            gd = rgd;
+            rgd = null;
         }
         return new SparseExtentReader(file, h, headerAt, gd, rgd, gdAt, rgdAt);
     }
