@@ -1,0 +1,218 @@
+package dev.coffer.agent.backup;
+
+import dev.coffer.agent.discovery.VirtualMachine;
+import dev.coffer.agent.pit.PointInTime;
+import dev.coffer.agent.pit.ReflinkCloneSource;
+import dev.coffer.catalog.BackupInfo;
+import dev.coffer.catalog.Catalog;
+import dev.coffer.dedup.Destination;
+import dev.coffer.vmdk.ExtentDescriptor;
+import dev.coffer.vmdk.Layer;
+import dev.coffer.vmdk.VirtualDisk;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One backup of one VM: registers it in the catalog, backs up each disk from its point-in-time
+ * source, and commits as {@code docs/backup.md} says — the destination durably holds every block
+ * and the backup's manifest before the catalog shows the backup complete.
+ *
+ * <p>A disk that cannot be read fails alone, with a one-line reason naming the file; the others go
+ * on and the backup completes as partial. If no disk succeeds the backup is marked failed.
+ */
+public final class BackupJob {
+    private static final Logger log = LoggerFactory.getLogger(BackupJob.class);
+
+    /** What happened to one disk. */
+    public record DiskOutcome(String slot, Path leaf, boolean ok, String error, long files, long bytesRead,
+            List<String> warnings) {}
+
+    /** What the backup did. */
+    public record Report(long backupId, BackupInfo info, List<DiskOutcome> disks, Duration elapsed,
+            long bytesRead, long bytesCarried, long bytesNew, long bytesSent, long files) {
+        /** True when every disk was backed up. */
+        public boolean complete() {
+            return info != null && disks.stream().allMatch(DiskOutcome::ok);
+        }
+    }
+
+    private final Catalog catalog;
+    private final Destination destination;
+    private final String destinationName;
+    private final BackupOptions options;
+    private final Clock clock;
+
+    /**
+     * @param destinationName how the catalog names this destination (e.g. {@code local:/backup/store})
+     */
+    public BackupJob(Catalog catalog, Destination destination, String destinationName, BackupOptions options,
+            Clock clock) {
+        this.catalog = catalog;
+        this.destination = destination;
+        this.destinationName = destinationName;
+        this.options = options;
+        this.clock = clock;
+    }
+
+    /**
+     * Backs up {@code vm} (found in {@code datastore}) from {@code pit}. Per-disk failures are in the
+     * report; an exception means the backup as a whole failed (and is marked so in the catalog).
+     */
+    public Report run(Path datastore, VirtualMachine vm, PointInTime pit, String policy, Counters counters,
+            BooleanSupplier cancelled) throws IOException {
+        long start = System.nanoTime();
+        long dsId = catalog.datastore(datastore.toAbsolutePath().normalize().toString());
+        long vmId = catalog.vm(dsId, vm.folder().getFileName().toString(), vm.displayName(), vm.uuid());
+        OptionalLong previous = catalog.latest(vmId).map(b -> OptionalLong.of(b.id())).orElse(OptionalLong.empty());
+        long backupId = catalog.beginBackup(vmId, clock.instant(), pit.consistency(), policy);
+        log.info("backup start job={} vm=\"{}\" disks={} source={} previous={}", backupId, vm.displayName(),
+                vm.disks().size(), pit.consistency(), previous.isPresent() ? previous.getAsLong() : "none");
+        List<DiskOutcome> outcomes = new ArrayList<>();
+        DedupSink sink = new DedupSink(catalog, destinationName, destination);
+        try {
+            for (VirtualMachine.VmDisk d : vm.disks()) {
+                outcomes.add(backupDisk(vmId, backupId, d, pit, sink, counters, cancelled, previous));
+            }
+            if (outcomes.stream().noneMatch(DiskOutcome::ok)) {
+                String why = outcomes.isEmpty() ? "the VM has no disks" : outcomes.get(0).error();
+                catalog.markFailed(backupId, clock.instant(), why);
+                throw new BackupException("backup of " + vm.displayName() + " failed: " + why);
+            }
+            sink.drain();
+            catalog.markStored(destinationName, sink.stored());
+            commitManifest(backupId, vm);
+            BackupInfo info = catalog.markComplete(backupId, clock.instant());
+            counters.bytesNew.set(sink.bytesNew.get());
+            counters.bytesSent.set(sink.bytesSentStored.get());
+            Report report = new Report(backupId, info, List.copyOf(outcomes), Duration.ofNanos(System.nanoTime() - start),
+                    counters.bytesRead.get(), counters.bytesCarried.get(), sink.bytesNew.get(),
+                    sink.bytesSentStored.get(), counters.files.get());
+            log.info("backup done job={} vm=\"{}\" files={} read={} new={} sent={} seconds={}", backupId,
+                    vm.displayName(), report.files(), report.bytesRead(), report.bytesNew(), report.bytesSent(),
+                    report.elapsed().toMillis() / 1000.0);
+            return report;
+        } catch (IOException | RuntimeException e) {
+            failQuietly(backupId, e);
+            throw e;
+        } catch (Exception e) {
+            failQuietly(backupId, e);
+            throw new BackupException("backup of " + vm.displayName() + " failed: " + e.getMessage(), e);
+        } finally {
+            try {
+                sink.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void failQuietly(long backupId, Exception e) {
+        try {
+            if (catalog.backup(backupId).map(b -> b.state() == dev.coffer.catalog.BackupState.RUNNING).orElse(false)) {
+                catalog.markFailed(backupId, clock.instant(), String.valueOf(e.getMessage()));
+            }
+        } catch (IOException suppressed) {
+            e.addSuppressed(suppressed);
+        }
+    }
+
+    private DiskOutcome backupDisk(long vmId, long backupId, VirtualMachine.VmDisk d, PointInTime pit, DedupSink sink,
+            Counters counters, BooleanSupplier cancelled, OptionalLong previous) throws IOException {
+        try (VirtualDisk disk = open(d.leaf(), pit)) {
+            List<String> chain = new ArrayList<>();
+            for (Layer l : disk.chain()) {
+                chain.add(0, l.path().getFileName().toString());
+            }
+            long diskId = catalog.disk(vmId, d.slot(), d.leaf().toString(), chain, disk.size());
+            BlockPipeline pipeline = new BlockPipeline(disk, sink, BlockPipeline.ReadGate.NONE, options.workers(),
+                    options.buffers(), options.blockBytes() + options.tailAllowance(), counters.bytesRead);
+            try {
+                BackupContext ctx = new BackupContext(catalog, backupId, pipeline, sink, options.blockBytes(),
+                        options.tailAllowance(), counters, cancelled);
+                DiskBackup.Result r = new DiskBackup(ctx, disk, diskId).run(previous);
+                catalog.recordDisk(backupId, diskId, chain, disk.size(), r.bytesRead());
+                for (String w : r.warnings()) {
+                    log.warn("backup warning job={} disk={} {}", backupId, d.slot(), w);
+                }
+                return new DiskOutcome(d.slot(), d.leaf(), true, null, r.files(), r.bytesRead(), r.warnings());
+            } finally {
+                pipeline.close();
+            }
+        } catch (java.io.InterruptedIOException e) {
+            throw e;
+        } catch (IOException e) {
+            String why = d.leaf() + ": " + e.getMessage();
+            log.error("disk failed job={} disk={} error=\"{}\"", backupId, d.slot(), why);
+            return new DiskOutcome(d.slot(), d.leaf(), false, why, 0, 0, List.of());
+        }
+    }
+
+    /** Opens a disk as the point-in-time source presents it (a clone, a snapshot copy, frozen parents). */
+    static VirtualDisk open(Path leaf, PointInTime pit) throws IOException {
+        if (pit instanceof ReflinkCloneSource) {
+            // clone every file of the chain first, then open the clones together
+            try (VirtualDisk live = VirtualDisk.open(leaf)) {
+                for (Layer l : live.chain()) {
+                    pit.resolve(l.path());
+                    for (ExtentDescriptor e : l.extents()) {
+                        if (e.fileName() != null && !e.fileName().isEmpty()) {
+                            pit.resolve(l.path().resolveSibling(e.fileName()));
+                        }
+                    }
+                }
+            }
+        }
+        Path resolved = pit.resolve(leaf);
+        if (!pit.skipLeaf()) {
+            return VirtualDisk.open(resolved);
+        }
+        Path parent;
+        try (VirtualDisk live = VirtualDisk.open(resolved)) {
+            if (live.chain().size() < 2) {
+                throw new BackupException(leaf + ": the VM has no active snapshot, so there are no frozen parents"
+                        + " to read (use a storage snapshot, a reflink clone, or allow live reads)");
+            }
+            parent = live.chain().get(1).path();
+        }
+        return VirtualDisk.open(parent);
+    }
+
+    /** Commits the set of blocks the backup references; the destination's GC keeps exactly these. */
+    private void commitManifest(long backupId, VirtualMachine vm) throws Exception {
+        List<byte[]> refs = new ArrayList<>();
+        catalog.forEachReferencedBlock(List.of(backupId), refs::add);
+        destination.commitManifest(manifestId(backupId), refs).get();
+    }
+
+    /**
+     * The manifest name of a backup at the destination: a tag of this catalog plus the backup id,
+     * so several controllers can share one destination without their ids colliding.
+     */
+    public String manifestId(long backupId) {
+        return catalogTag(catalog.file()) + "-" + backupId;
+    }
+
+    static String catalogTag(Path catalogFile) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            String host = java.net.InetAddress.getLocalHost().getHostName();
+            md.update((host + "\0" + catalogFile.toAbsolutePath().normalize()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(md.digest(), 0, 6);
+        } catch (NoSuchAlgorithmException | java.net.UnknownHostException e) {
+            return "local";
+        }
+    }
+
+}

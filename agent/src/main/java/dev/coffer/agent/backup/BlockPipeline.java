@@ -1,0 +1,276 @@
+package dev.coffer.agent.backup;
+
+import dev.coffer.dedup.BlockHash;
+import dev.coffer.dedup.BlockHasher;
+import dev.coffer.vmdk.ByteSource;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * Reads, hashes and hands on blocks with a fixed pool of workers over a bounded queue.
+ *
+ * <p>Work arrives as units (all blocks of one stream or region); a unit's callback runs once, with
+ * its results in task order, when every block of it has been hashed and offered to the sink. Memory
+ * is bounded: at most {@code buffers} blocks are held at once (read, being hashed, or waiting for the
+ * sink), whatever the input. The first failure cancels the job; {@link #finish} rethrows it.
+ */
+final class BlockPipeline implements AutoCloseable {
+    /** A unit of work: blocks whose results are wanted together. */
+    private record Unit(List<BlockTask> tasks, BlockResult[] results, AtomicInteger remaining,
+            Consumer<List<BlockResult>> done, boolean checkTail, long tailEnd) {}
+
+    private record Job(Unit unit, int index) {}
+
+    private static final Job POISON = new Job(null, -1);
+    /** A read-only source of zeros for holes and bytes past the initialized size. */
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10).asReadOnlyBuffer();
+
+    private final ByteSource disk;
+    private final BlockSink sink;
+    private final ReadGate gate;
+    private final BlockingQueue<Job> queue;
+    private final BlockingQueue<ByteBuffer> pool;
+    private final List<Thread> workers = new ArrayList<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final AtomicInteger unitsOpen = new AtomicInteger();
+    private final Object idle = new Object();
+    private final AtomicLong bytesRead;
+    final AtomicLong blocksHashed = new AtomicLong();
+
+    /** Throttles reads; the load governor implements it. */
+    interface ReadGate {
+        ReadGate NONE = bytes -> { };
+
+        void acquire(long bytes) throws InterruptedException;
+    }
+
+    /**
+     * @param disk what the pieces' offsets refer to
+     * @param workerCount reader/hasher threads
+     * @param buffers blocks held at once (memory = buffers x blockBytes)
+     * @param blockBytes largest block, plus one cluster for tail checks
+     * @param bytesRead counts the bytes read from {@code disk}
+     */
+    BlockPipeline(ByteSource disk, BlockSink sink, ReadGate gate, int workerCount, int buffers, int blockBytes,
+            AtomicLong bytesRead) {
+        this.disk = disk;
+        this.bytesRead = bytesRead;
+        this.sink = sink;
+        this.gate = gate;
+        this.queue = new ArrayBlockingQueue<>(Math.max(buffers, workerCount) * 2);
+        this.pool = new ArrayBlockingQueue<>(buffers);
+        for (int i = 0; i < buffers; i++) {
+            pool.add(ByteBuffer.allocateDirect(blockBytes));
+        }
+        for (int i = 0; i < workerCount; i++) {
+            Thread t = new Thread(this::work, "backup-worker-" + i);
+            t.setDaemon(true);
+            t.start();
+            workers.add(t);
+        }
+    }
+
+    /**
+     * Queues a unit; blocks while the queue is full. {@code tailEnd}, when positive, is the disk
+     * offset up to which the last block's final piece is read beyond the block to check that the
+     * cluster's slack is zero (see {@link BlockResult#zeroTail}).
+     */
+    void submit(List<BlockTask> tasks, long tailEnd, Consumer<List<BlockResult>> done) throws IOException {
+        checkFailure();
+        if (tasks.isEmpty()) {
+            done.accept(List.of());
+            return;
+        }
+        Unit u = new Unit(tasks, new BlockResult[tasks.size()], new AtomicInteger(tasks.size()), done,
+                tailEnd > 0, tailEnd);
+        unitsOpen.incrementAndGet();
+        try {
+            for (int i = 0; i < tasks.size(); i++) {
+                while (!queue.offer(new Job(u, i), 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    checkFailure();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fail(e);
+            checkFailure();
+        }
+    }
+
+    private void work() {
+        BlockHasher hasher = BlockHasher.forThread();
+        try {
+            while (true) {
+                Job job = queue.take();
+                if (job == POISON) {
+                    return;
+                }
+                if (failure.get() != null) {
+                    finishOne(job.unit());
+                    continue;
+                }
+                ByteBuffer buf = pool.take();
+                try {
+                    BlockTask t = job.unit().tasks().get(job.index());
+                    boolean last = job.index() == job.unit().tasks().size() - 1;
+                    boolean zeroTail = read(t, buf, last && job.unit().checkTail() ? job.unit().tailEnd() : 0);
+                    buf.flip();
+                    BlockHash h = hasher.hash(buf.duplicate());
+                    blocksHashed.incrementAndGet();
+                    job.unit().results()[job.index()] = new BlockResult(t.offset(), t.length(), h, zeroTail);
+                    ByteBuffer held = buf;
+                    buf = null;
+                    sink.offer(h, held).whenComplete((v, ex) -> {
+                        held.clear();
+                        pool.add(held);
+                        if (ex != null) {
+                            fail(ex);
+                        }
+                        finishOne(job.unit());
+                    });
+                } catch (Throwable e) {
+                    fail(e);
+                    finishOne(job.unit());
+                } finally {
+                    if (buf != null) {
+                        buf.clear();
+                        pool.add(buf);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Reads a task's pieces into {@code buf}. With {@code tailEnd > 0}, also reads the bytes after
+     * the last piece up to {@code tailEnd} (not part of the block) and says whether they are zero.
+     */
+    private boolean read(BlockTask t, ByteBuffer buf, long tailEnd) throws IOException, InterruptedException {
+        buf.clear();
+        gate.acquire(t.length());
+        Piece lastDisk = null;
+        for (Piece p : t.pieces()) {
+            if (p.zeros()) {
+                for (int left = p.length(); left > 0; ) {
+                    int n = Math.min(left, ZEROS.capacity());
+                    buf.put(ZEROS.duplicate().limit(n));
+                    left -= n;
+                }
+            } else {
+                buf.limit(buf.position() + p.length());
+                disk.read(p.diskOffset(), buf);
+                buf.limit(buf.capacity());
+                bytesRead.addAndGet(p.length());
+                lastDisk = p;
+            }
+        }
+        Piece final_ = t.pieces().get(t.pieces().size() - 1);
+        if (tailEnd <= 0 || final_.zeros() || final_ != lastDisk) {
+            return true;
+        }
+        long from = final_.diskOffset() + final_.length();
+        int n = (int) (tailEnd - from);
+        if (n <= 0) {
+            return true;
+        }
+        int mark = buf.position();
+        buf.limit(mark + n);
+        disk.read(from, buf);
+        bytesRead.addAndGet(n);
+        boolean zero = true;
+        for (int i = mark; i < mark + n && zero; i++) {
+            zero = buf.get(i) == 0;
+        }
+        buf.limit(buf.capacity());
+        buf.position(mark);
+        return zero;
+    }
+
+    private void finishOne(Unit u) {
+        if (u.remaining().decrementAndGet() == 0) {
+            try {
+                if (failure.get() == null) {
+                    u.done().accept(List.of(u.results()));
+                }
+            } catch (Throwable e) {
+                fail(e);
+            } finally {
+                if (unitsOpen.decrementAndGet() == 0) {
+                    synchronized (idle) {
+                        idle.notifyAll();
+                    }
+                }
+            }
+        }
+    }
+
+    private void fail(Throwable e) {
+        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                ? e.getCause() : e;
+        failure.compareAndSet(null, cause);
+        synchronized (idle) {
+            idle.notifyAll();
+        }
+    }
+
+    private void checkFailure() throws IOException {
+        Throwable f = failure.get();
+        if (f instanceof IOException io) {
+            throw io;
+        }
+        if (f instanceof InterruptedException) {
+            throw new java.io.InterruptedIOException("backup cancelled");
+        }
+        if (f != null) {
+            throw new IOException(f.getMessage() != null ? f.getMessage() : f.toString(), f);
+        }
+    }
+
+    /** Waits until every submitted unit is done and rethrows the first failure, if any. */
+    void finish() throws IOException {
+        synchronized (idle) {
+            while (unitsOpen.get() > 0 && failure.get() == null) {
+                try {
+                    idle.wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    fail(e);
+                }
+            }
+        }
+        checkFailure();
+    }
+
+    /** Cancels the job: queued blocks are dropped, workers stop after their current block. */
+    void cancel(Throwable why) {
+        fail(why);
+    }
+
+    @Override
+    public void close() {
+        for (int i = 0; i < workers.size(); i++) {
+            queue.clear();
+            queue.offer(POISON);
+        }
+        for (Thread t : workers) {
+            t.interrupt();
+        }
+    }
+
+    /** For tests: a completed future, the sink contract of a sink that keeps nothing. */
+    static CompletableFuture<Void> done() {
+        return CompletableFuture.completedFuture(null);
+    }
+}

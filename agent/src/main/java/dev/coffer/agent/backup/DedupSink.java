@@ -1,0 +1,186 @@
+package dev.coffer.agent.backup;
+
+import dev.coffer.catalog.Catalog;
+import dev.coffer.catalog.StoredBlock;
+import dev.coffer.dedup.BlockHash;
+import dev.coffer.dedup.Destination;
+import dev.coffer.dedup.PutResult;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The dedup stage: sends a block only when neither this backup, nor the catalog, nor the destination
+ * already has it. Blocks are looked up in batches (one catalog query and one destination round trip
+ * per batch) by a single thread; sends pipeline through {@link Destination#put}, whose in-flight
+ * budget bounds memory.
+ */
+final class DedupSink implements BlockSink, AutoCloseable {
+    /** Blocks per lookup batch: one round trip per 256 blocks keeps a remote pipe busy. */
+    private static final int BATCH = 256;
+    /** How long a partial batch waits for company before it is looked up anyway. */
+    private static final long LINGER_MICROS = 500;
+
+    private record Pending(BlockHash hash, ByteBuffer data, CompletableFuture<Void> released) {}
+
+    private final Catalog catalog;
+    private final String destinationName;
+    private final Destination destination;
+    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    /** Every SHA-256 this backup has handled, so duplicates within it cost one lookup at most. */
+    private final ConcurrentHashMap<ByteBuffer, Boolean> seen = new ConcurrentHashMap<>();
+    private final List<StoredBlock> stored = new ArrayList<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final Thread thread;
+    private volatile boolean closing;
+    /** Blocks offered whose lookup or send has not finished. */
+    private final AtomicLong outstanding = new AtomicLong();
+
+    final AtomicLong blocksSent = new AtomicLong();
+    final AtomicLong bytesNew = new AtomicLong();
+    final AtomicLong bytesSentStored = new AtomicLong();
+    final AtomicLong blocksKnown = new AtomicLong();
+
+    DedupSink(Catalog catalog, String destinationName, Destination destination) {
+        this.catalog = catalog;
+        this.destinationName = destinationName;
+        this.destination = destination;
+        this.thread = new Thread(this::run, "backup-dedup");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    @Override
+    public CompletableFuture<Void> offer(BlockHash hash, ByteBuffer data) {
+        Throwable f = failure.get();
+        if (f != null) {
+            return CompletableFuture.failedFuture(f);
+        }
+        if (seen.putIfAbsent(ByteBuffer.wrap(hash.sha256()), Boolean.TRUE) != null) {
+            blocksKnown.incrementAndGet();
+            return CompletableFuture.completedFuture(null);
+        }
+        Pending p = new Pending(hash, data, new CompletableFuture<>());
+        outstanding.incrementAndGet();
+        p.released().whenComplete((v, ex) -> outstanding.decrementAndGet());
+        queue.add(p);
+        return p.released();
+    }
+
+    private void run() {
+        List<Pending> batch = new ArrayList<>(BATCH);
+        try {
+            while (!closing || !queue.isEmpty()) {
+                Pending first = queue.poll(50, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                long deadline = System.nanoTime() + LINGER_MICROS * 1000;
+                while (batch.size() < BATCH) {
+                    long wait = deadline - System.nanoTime();
+                    Pending next = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+                    if (next == null) {
+                        break;
+                    }
+                    batch.add(next);
+                }
+                handle(batch);
+                batch.clear();
+            }
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+            for (Pending p : batch) {
+                p.released().completeExceptionally(e);
+            }
+            for (Pending p; (p = queue.poll()) != null; ) {
+                p.released().completeExceptionally(e);
+            }
+        }
+    }
+
+    private void handle(List<Pending> batch) throws Exception {
+        List<byte[]> shas = new ArrayList<>(batch.size());
+        for (Pending p : batch) {
+            shas.add(p.hash().sha256());
+        }
+        BitSet known = catalog.knownStored(destinationName, shas);
+        List<Pending> ask = new ArrayList<>();
+        List<byte[]> askShas = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            if (known.get(i)) {
+                blocksKnown.incrementAndGet();
+                batch.get(i).released().complete(null);
+            } else {
+                ask.add(batch.get(i));
+                askShas.add(shas.get(i));
+            }
+        }
+        if (ask.isEmpty()) {
+            return;
+        }
+        BitSet has = destination.has(askShas).get();
+        for (int i = 0; i < ask.size(); i++) {
+            Pending p = ask.get(i);
+            if (has.get(i)) {
+                blocksKnown.incrementAndGet();
+                synchronized (stored) {
+                    // known to the destination but not to the catalog: learn it (no size known; raw assumed)
+                    stored.add(new StoredBlock(p.hash().sha256(), p.data().remaining(), "unknown", null));
+                }
+                p.released().complete(null);
+                continue;
+            }
+            int raw = p.data().remaining();
+            destination.put(p.hash().sha256(), p.data()).whenComplete((PutResult r, Throwable ex) -> {
+                if (ex != null) {
+                    failure.compareAndSet(null, ex);
+                    p.released().completeExceptionally(ex);
+                    return;
+                }
+                blocksSent.incrementAndGet();
+                bytesNew.addAndGet(raw);
+                bytesSentStored.addAndGet(r.storedLength());
+                synchronized (stored) {
+                    stored.add(new StoredBlock(p.hash().sha256(), r.storedLength(), r.codec().name().toLowerCase(
+                            java.util.Locale.ROOT), null));
+                }
+                p.released().complete(null);
+            });
+        }
+    }
+
+    /** The blocks this backup learned are stored at the destination (to record in the catalog). */
+    List<StoredBlock> stored() {
+        synchronized (stored) {
+            return List.copyOf(stored);
+        }
+    }
+
+    /** Waits until every offered block is looked up and every put acknowledged; rethrows a failure. */
+    void drain() throws Exception {
+        while (outstanding.get() > 0 && failure.get() == null && thread.isAlive()) {
+            Thread.sleep(1);
+        }
+        destination.flush().get();
+        Throwable f = failure.get();
+        if (f instanceof Exception e) {
+            throw e;
+        } else if (f != null) {
+            throw new IllegalStateException(f);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        closing = true;
+        thread.join(10_000);
+    }
+}

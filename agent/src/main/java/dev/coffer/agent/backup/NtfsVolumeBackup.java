@@ -1,0 +1,413 @@
+package dev.coffer.agent.backup;
+
+import dev.coffer.catalog.Block;
+import dev.coffer.catalog.BlockRef;
+import dev.coffer.catalog.Catalog;
+import dev.coffer.catalog.FileIngest;
+import dev.coffer.catalog.FileKind;
+import dev.coffer.catalog.IngestResult;
+import dev.coffer.catalog.LiveVersion;
+import dev.coffer.catalog.StreamRecord;
+import dev.coffer.dedup.BlockHash;
+import dev.coffer.dedup.BlockHasher;
+import dev.coffer.ntfs.ClusterRange;
+import dev.coffer.ntfs.FileName;
+import dev.coffer.ntfs.FileRecord;
+import dev.coffer.ntfs.NtfsVolume;
+import dev.coffer.ntfs.Run;
+import dev.coffer.ntfs.StandardInformation;
+import dev.coffer.ntfs.StreamInfo;
+import dev.coffer.ntfs.StreamReader;
+import dev.coffer.ntfs.VolumeTree;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Backs up one NTFS volume the file-aware way (see {@code docs/backup.md}): every stream of every
+ * record cut into blocks by its own offset, unchanged records carried forward from the previous
+ * backup by fingerprint, and the clusters that plain streams do not reproduce kept as a raw region.
+ */
+final class NtfsVolumeBackup {
+    /** Resident and compressed content is hashed on the calling thread; at most this much waits for the sink. */
+    private static final long INLINE_BYTES_IN_FLIGHT = 64L << 20;
+
+    /** What the backup of one volume did. */
+    record Result(long files, IngestResult ingest, long rawRegionBytes) {}
+
+    private final BackupContext ctx;
+    private final NtfsVolume vol;
+    private final long volumeOffset;
+    private final long volumeLength;
+    private final long volumeId;
+    private final long diskId;
+    private final long cs;
+    private final List<long[]> coverage = new ArrayList<>();
+    private final List<CompletableFuture<Void>> inline = new ArrayList<>();
+    private long inlineBytes;
+    private FileIngest ingest;
+
+    NtfsVolumeBackup(BackupContext ctx, NtfsVolume vol, long volumeOffset, long volumeLength, long volumeId,
+            long diskId) {
+        this.ctx = ctx;
+        this.vol = vol;
+        this.volumeOffset = volumeOffset;
+        this.volumeLength = volumeLength;
+        this.volumeId = volumeId;
+        this.diskId = diskId;
+        this.cs = vol.info().clusterSize();
+    }
+
+    Result run(OptionalLong previousBackup) throws IOException {
+        Catalog catalog = ctx.catalog();
+        Map<String, LiveVersion> previous = new HashMap<>();
+        if (previousBackup.isPresent()) {
+            catalog.forEachLiveVersion(volumeId, previousBackup.getAsLong(), v -> previous.put(v.path(), v));
+        }
+        VolumeTree tree = vol.tree();
+        List<FileRecord> records = new ArrayList<>(tree.records());
+        // disk order of the first cluster, so reads sweep the volume once
+        records.sort(Comparator.comparingLong(NtfsVolumeBackup::firstLcn));
+        long files = 0;
+        ingest = catalog.ingest(ctx.backupId(), volumeId);
+        try {
+            for (FileRecord f : records) {
+                ctx.checkCancelled();
+                List<String> paths = pathsOf(tree, f);
+                long fp = fingerprint(f);
+                boolean meta = tree.metafile(f);
+                files += paths.size();
+                if (!meta && carry(f, paths, fp, previous)) {
+                    continue;
+                }
+                backupRecord(f, paths, fp);
+            }
+            ctx.pipeline().finish();
+            joinInline(0);
+            IngestResult ir;
+            synchronized (ingest) {
+                ir = ingest.finish();
+            }
+            long raw = rawRegion();
+            return new Result(files, ir, raw);
+        } finally {
+            synchronized (ingest) {
+                ingest.close();
+            }
+        }
+    }
+
+    private static long firstLcn(FileRecord f) {
+        for (StreamInfo s : f.streams()) {
+            for (Run r : s.runs()) {
+                if (!r.sparse()) {
+                    return r.lcn();
+                }
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
+    private static List<String> pathsOf(VolumeTree tree, FileRecord f) {
+        List<String> paths = tree.paths(f);
+        if (!paths.isEmpty()) {
+            List<String> out = new ArrayList<>(paths.size());
+            for (String p : paths) {
+                out.add(p.startsWith("/") ? p : "/" + p);
+            }
+            return out;
+        }
+        // an orphan: where fls puts it, so it is still found and restorable
+        FileName n = f.primaryName();
+        return List.of("/$OrphanFiles/" + (n != null ? n.name() : "record-" + f.mftRecordNumber()));
+    }
+
+    /** Carries every path of an unchanged record forward; false when any path is new or changed. */
+    private boolean carry(FileRecord f, List<String> paths, long fp, Map<String, LiveVersion> previous) {
+        List<LiveVersion> prev = new ArrayList<>(paths.size());
+        for (String p : paths) {
+            LiveVersion v = previous.get(p);
+            if (v == null || (v.fingerprint() & ~1L) != fp || v.mftRecord() != f.mftRecordNumber()) {
+                return false;
+            }
+            prev.add(v);
+        }
+        boolean zeroTails = (prev.get(0).fingerprint() & 1L) != 0;
+        synchronized (ingest) {
+            for (LiveVersion v : prev) {
+                ingest.carry(v.versionId());
+            }
+        }
+        synchronized (coverage) {
+            for (StreamInfo s : f.dataStreams()) {
+                if (plain(s)) {
+                    cover(s, zeroTails);
+                }
+            }
+        }
+        ctx.counters().bytesCarried.addAndGet(f.dataStreams().stream().mapToLong(StreamInfo::size).sum());
+        return true;
+    }
+
+    /** Non-resident, not compressed: the clusters through the runs are the content. */
+    private static boolean plain(StreamInfo s) {
+        return !s.resident() && !s.compressed();
+    }
+
+    /** Marks the clusters of a plain stream that its content rebuilds exactly. */
+    private void cover(StreamInfo s, boolean withTail) {
+        long valid = Math.min(s.initializedSize(), s.size());
+        long full = valid / cs;
+        if (withTail && valid == s.size() && valid % cs != 0) {
+            full++;
+        }
+        for (Run r : s.runs()) {
+            if (r.sparse() || r.vcn() >= full) {
+                continue;
+            }
+            long n = Math.min(r.clusterCount(), full - r.vcn());
+            coverage.add(new long[] {r.lcn(), n});
+        }
+    }
+
+    /** Reads, hashes and catalogs a new or changed record. */
+    private void backupRecord(FileRecord f, List<String> paths, long fp) throws IOException {
+        List<StreamInfo> streams = f.dataStreams();
+        RecordWork w = new RecordWork(f, paths, fp, streams.size());
+        if (streams.isEmpty()) {
+            w.finishIfDone();
+            return;
+        }
+        for (int i = 0; i < streams.size(); i++) {
+            StreamInfo s = streams.get(i);
+            int index = i;
+            if (plain(s)) {
+                long size = s.size();
+                List<dev.coffer.agent.backup.BlockTask> tasks = Planner.stream(s.runs(), cs, volumeOffset, size,
+                        s.initializedSize(), ctx.blockBytes());
+                long tailEnd = tailEnd(s);
+                ctx.pipeline().submit(tasks, tailEnd, results -> {
+                    boolean zero = tailEnd <= 0 || results.isEmpty() || results.get(results.size() - 1).zeroTail();
+                    synchronized (coverage) {
+                        cover(s, zero);
+                    }
+                    w.streamDone(index, new StreamRecord(s.name(), size, refs(results), runs(s)), zero);
+                });
+            } else {
+                w.streamDone(index, new StreamRecord(s.name(), s.size(), readInline(f, s), runs(s)), true);
+            }
+        }
+    }
+
+    /**
+     * The disk offset of the end of the cluster holding a plain stream's last byte, when the stream
+     * ends inside that cluster (so its slack is checked); 0 when there is nothing to check.
+     */
+    private long tailEnd(StreamInfo s) {
+        long size = s.size();
+        if (size == 0 || size % cs == 0 || s.initializedSize() < size) {
+            return 0;
+        }
+        long lastVcn = (size - 1) / cs;
+        for (Run r : s.runs()) {
+            if (lastVcn >= r.vcn() && lastVcn < r.vcn() + r.clusterCount()) {
+                if (r.sparse() || cs - size % cs > ctx.tailAllowance()) {
+                    return 0;
+                }
+                return volumeOffset + (r.lcn() + lastVcn - r.vcn() + 1) * cs;
+            }
+        }
+        return 0;
+    }
+
+    /** Resident or compressed content, read through the NTFS reader and hashed on this thread. */
+    private List<BlockRef> readInline(FileRecord f, StreamInfo s) throws IOException {
+        StreamReader reader = vol.open(f, s);
+        BlockHasher hasher = BlockHasher.forThread();
+        List<BlockRef> refs = new ArrayList<>();
+        for (long off = 0; off < s.size(); off += ctx.blockBytes()) {
+            int n = (int) Math.min(ctx.blockBytes(), s.size() - off);
+            ByteBuffer buf = ByteBuffer.allocate(n);
+            reader.readFully(off, buf);
+            buf.flip();
+            BlockHash h = hasher.hash(buf.duplicate());
+            ctx.counters().bytesRead.addAndGet(n);
+            refs.add(new BlockRef(off, new Block(h.sha256(), h.md5(), n)));
+            joinInline(INLINE_BYTES_IN_FLIGHT - n);
+            inline.add(ctx.sink().offer(h, buf));
+            inlineBytes += n;
+        }
+        return refs;
+    }
+
+    /** Waits for inline blocks until at most {@code limit} bytes of them are in flight. */
+    private void joinInline(long limit) throws IOException {
+        if (inlineBytes <= limit) {
+            return;
+        }
+        try {
+            CompletableFuture.allOf(inline.toArray(CompletableFuture[]::new)).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+        inline.clear();
+        inlineBytes = 0;
+    }
+
+    private static List<BlockRef> refs(List<BlockResult> results) {
+        List<BlockRef> refs = new ArrayList<>(results.size());
+        for (BlockResult r : results) {
+            refs.add(new BlockRef(r.offset(), new Block(r.hash().sha256(), r.hash().md5(), r.length())));
+        }
+        return refs;
+    }
+
+    private static List<dev.coffer.catalog.Run> runs(StreamInfo s) {
+        List<dev.coffer.catalog.Run> out = new ArrayList<>(s.runs().size());
+        for (Run r : s.runs()) {
+            out.add(new dev.coffer.catalog.Run(r.sparse() ? dev.coffer.catalog.Run.SPARSE : r.lcn(), r.clusterCount()));
+        }
+        return out;
+    }
+
+    /** Collects one record's streams as they finish and catalogs it when the last one is done. */
+    private final class RecordWork {
+        private final FileRecord f;
+        private final List<String> paths;
+        private final long fp;
+        private final StreamRecord[] streams;
+        private final AtomicInteger remaining;
+        private final AtomicBoolean zeroTails = new AtomicBoolean(true);
+
+        RecordWork(FileRecord f, List<String> paths, long fp, int streamCount) {
+            this.f = f;
+            this.paths = paths;
+            this.fp = fp;
+            this.streams = new StreamRecord[streamCount];
+            this.remaining = new AtomicInteger(streamCount);
+        }
+
+        void streamDone(int index, StreamRecord s, boolean zeroTail) {
+            streams[index] = s;
+            if (!zeroTail) {
+                zeroTails.set(false);
+            }
+            if (remaining.decrementAndGet() == 0) {
+                finishIfDone();
+            }
+        }
+
+        void finishIfDone() {
+            StandardInformation si = f.standardInformation();
+            FileKind kind = f.directory() ? FileKind.DIRECTORY : f.link() ? FileKind.SYMLINK : FileKind.FILE;
+            long fingerprint = fp | (zeroTails.get() ? 1L : 0L);
+            long parent = f.primaryName() != null ? f.primaryName().parentRecordNumber() : 0;
+            List<StreamRecord> list = List.of(streams);
+            try {
+                synchronized (ingest) {
+                    for (String p : paths) {
+                        ingest.add(new dev.coffer.catalog.FileRecord(p, f.mftRecordNumber(), f.sequenceNumber(), parent,
+                                kind, f.size(), nanos(si == null ? null : si.created()),
+                                nanos(si == null ? null : si.modified()), nanos(si == null ? null : si.mftModified()),
+                                nanos(si == null ? null : si.accessed()), f.fileAttributes(), fingerprint, list));
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    static long nanos(Instant t) {
+        if (t == null) {
+            return 0;
+        }
+        try {
+            return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
+        } catch (ArithmeticException e) {
+            return t.getEpochSecond() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * What decides "unchanged": sequence number, names, $STANDARD_INFORMATION times and flags, and
+     * every stream's sizes, flags and runs. The low bit is left clear; the engine stores there
+     * whether every plain stream's slack was zero.
+     */
+    static long fingerprint(FileRecord f) {
+        long h = 0x2545F4914F6CDD1DL;
+        h = mix(h, f.sequenceNumber());
+        h = mix(h, f.directory() ? 1 : 0);
+        for (FileName n : f.names()) {
+            h = mix(h, n.parentRecordNumber());
+            h = mix(h, n.name().hashCode());
+        }
+        StandardInformation si = f.standardInformation();
+        if (si != null) {
+            h = mix(h, nanos(si.created()));
+            h = mix(h, nanos(si.modified()));
+            h = mix(h, nanos(si.mftModified()));
+            h = mix(h, si.fileAttributes());
+        }
+        for (StreamInfo s : f.streams()) {
+            h = mix(h, s.attributeType());
+            h = mix(h, s.name().hashCode());
+            h = mix(h, s.size());
+            h = mix(h, s.initializedSize());
+            h = mix(h, s.allocatedSize());
+            h = mix(h, (s.resident() ? 1 : 0) | (s.compressed() ? 2 : 0) | (s.sparse() ? 4 : 0) | (s.encrypted() ? 8 : 0));
+            for (Run r : s.runs()) {
+                h = mix(h, r.vcn());
+                h = mix(h, r.lcn());
+                h = mix(h, r.clusterCount());
+            }
+        }
+        return h & ~1L;
+    }
+
+    private static long mix(long h, long v) {
+        h ^= v + 0x9E3779B97F4A7C15L + (h << 6) + (h >>> 2);
+        h *= 0xBF58476D1CE4E5B9L;
+        return h ^ (h >>> 31);
+    }
+
+    /**
+     * Backs up the allocated clusters no plain stream rebuilds, and the bytes after the last cluster,
+     * as the volume's raw region. Returns its size in bytes.
+     */
+    private long rawRegion() throws IOException {
+        List<long[]> alloc = new ArrayList<>();
+        for (ClusterRange r : vol.allocatedClusters()) {
+            alloc.add(new long[] {r.lcn(), r.clusterCount()});
+        }
+        Extents covered;
+        synchronized (coverage) {
+            covered = Extents.of(coverage);
+        }
+        long clusterEnd = Math.multiplyExact(vol.info().totalClusters(), cs);
+        List<long[]> bytes = new ArrayList<>();
+        Extents rawClusters = Extents.of(alloc).minus(covered).scale(cs, 0);
+        for (int i = 0; i < rawClusters.size(); i++) {
+            bytes.add(new long[] {rawClusters.start(i), rawClusters.end(i) - rawClusters.start(i)});
+        }
+        if (volumeLength > clusterEnd) {
+            bytes.add(new long[] {clusterEnd, volumeLength - clusterEnd});
+        }
+        Extents raw = Extents.of(bytes).intersect(Extents.range(0, volumeLength));
+        List<BlockTask> tasks = Planner.grid(raw, 0, ctx.blockBytes(), volumeOffset);
+        List<BlockRef> refs = new ArrayList<>();
+        ctx.pipeline().submit(tasks, 0, results -> refs.addAll(refs(results)));
+        ctx.pipeline().finish();
+        ctx.catalog().recordRegion(ctx.backupId(), diskId, volumeOffset, volumeLength, "ntfs-raw", refs);
+        return raw.total();
+    }
+}
