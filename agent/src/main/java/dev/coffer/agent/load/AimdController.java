@@ -1,0 +1,235 @@
+package dev.coffer.agent.load;
+
+import dev.coffer.agent.load.Decision.Action;
+import dev.coffer.agent.load.Decision.Signals;
+import java.util.Locale;
+
+/**
+ * The control law of the {@link IoGovernor}, free of threads and clocks: given one period's
+ * {@link LoadSample} and the bytes the backup took in that period, it sets the next rate.
+ * The law and the reasons for its constants are in {@code docs/scheduler.md}. Not thread-safe; the
+ * governor calls it under its lock.
+ */
+final class AimdController {
+    /** Smallest backup request size believed: one page. */
+    static final long MIN_REQUEST_BYTES = 4096;
+    /** Largest backup request size believed; Linux caps max_sectors_kb far below this. */
+    static final long MAX_REQUEST_BYTES = 64L << 20;
+    /** Request size assumed before any quiet period measured it: the kernel's default readahead. */
+    static final long INITIAL_REQUEST_BYTES = 128 << 10;
+    /** Decay per period of the learnt request size (halves in ~3 minutes at 250 ms). */
+    static final double REQUEST_SIZE_DECAY = 0.999;
+    /** Bytes the backup must have read in a period to teach the request size. */
+    static final long CALIBRATION_MIN_BYTES = 256 << 10;
+    /** Foreground operations a period needs before its average await is trusted. */
+    static final long MIN_IOS_FOR_AWAIT = 10;
+    /** The backup counts as idle (baseline may be learnt) below this multiple of the floor rate. */
+    static final double IDLE_BACKUP_FLOOR_MULTIPLE = 2.0;
+
+    private final IoGovernorOptions o;
+
+    long rate;
+    private double requestBytes = INITIAL_REQUEST_BYTES;
+    private double readBaseline;
+    private double writeBaseline;
+    private double cpuBaseline = -1;
+    private boolean foregroundBefore;
+    private long lastForegroundNanos = Long.MIN_VALUE;
+    private long lastBaselineNanos = Long.MIN_VALUE;
+    private int rebaseLeft;
+    private long rateBeforeRebase;
+
+    AimdController(IoGovernorOptions options) {
+        this.o = options;
+        this.rate = options.initialRate();
+    }
+
+    /**
+     * Decides the next rate.
+     *
+     * @param s the period's load
+     * @param backupBytes bytes the readers took from the governor during the period
+     * @param nowNanos monotonic time of the decision
+     * @param demand whether some reader had to wait for tokens during the period (the rate, not the
+     *     readers, limited the backup): without it the rate is not raised
+     * @param ceiling the effective maximum rate (options' max, lowered by the policy cap)
+     * @return the new rate, the action, the reason and the signals (without totals)
+     */
+    Decision decide(LoadSample s, long backupBytes, boolean demand, long nowNanos, long ceiling) {
+        long before = rate;
+        long dt = s.intervalNanos();
+        if (dt <= 0) {
+            return decision(s, before, Action.HOLD, "empty period", Signals.NONE);
+        }
+        double seconds = dt / 1e9;
+        double backupRate = backupBytes / seconds;
+        boolean psiOnly = s.devices().isEmpty();
+        double ioSome = s.io().someShare(dt);
+        double ioFull = s.io().fullShare(dt);
+        double cpuSome = s.cpu().someShare(dt);
+
+        if (psiOnly) {
+            Signals sig = new Signals(0, false, backupRate, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ioSome,
+                    ioFull, cpuSome, true);
+            if (ioSome >= o.psiOnlyIoLimit() || cpuSome >= o.cpuPressureLimit()) {
+                return decrease(s, before, backupRate, ceiling, sig, String.format(Locale.ROOT,
+                        "no block device; pressure io some %.0f%% (limit %.0f%%), cpu some %.0f%%",
+                        100 * ioSome, 100 * o.psiOnlyIoLimit(), 100 * cpuSome));
+            }
+            return increase(s, before, demand, ceiling, sig, Action.INCREASE, String.format(
+                    Locale.ROOT, "no block device; pressure io some %.0f%% below %.0f%%",
+                    100 * ioSome, 100 * o.psiOnlyIoLimit()));
+        }
+
+        // Separate the backup's share of the device reads from everybody else's. The governor knows
+        // the bytes it granted; the kernel reads them (read-ahead, drop-behind) in requests of a size
+        // learnt from periods where the backup's bytes explain all device reads: bytes/ios is
+        // at most the backup's request size, and equal to it when nobody else reads.
+        long readIos = s.readIos();
+        long readBytes = s.readBytes();
+        long backupDisk = Math.min(backupBytes, readBytes);
+        requestBytes = Math.max(MIN_REQUEST_BYTES, requestBytes * REQUEST_SIZE_DECAY);
+        if (backupDisk >= CALIBRATION_MIN_BYTES && readIos > 0) {
+            requestBytes = Math.max(requestBytes, (double) backupDisk / readIos);
+        }
+        requestBytes = Math.min(requestBytes, MAX_REQUEST_BYTES);
+        long backupIos = Math.min(readIos, (long) Math.ceil(backupDisk / requestBytes));
+        long fgReadIos = readIos - backupIos;
+        long fgWriteIos = s.writeIos();
+        double fgIops = (fgReadIos + fgWriteIos) / seconds;
+        boolean fgActive = fgIops >= o.foregroundIopsThreshold() && fgReadIos + fgWriteIos > 0;
+        double readAwait = s.readAwaitMs();
+        double writeAwait = s.writeAwaitMs();
+
+        if (fgActive) {
+            lastForegroundNanos = nowNanos;
+        } else if (lastForegroundNanos != Long.MIN_VALUE
+                && nowNanos - lastForegroundNanos > o.baselineTtlMillis() * 1_000_000L) {
+            readBaseline = 0;
+            writeBaseline = 0;
+            cpuBaseline = -1;
+        }
+        // the foreground-alone baseline: learnt only while the backup is (nearly) not reading
+        boolean backupIdle = backupRate <= IDLE_BACKUP_FLOOR_MULTIPLE * o.minRate();
+        if (fgActive && backupIdle) {
+            if (fgReadIos >= MIN_IOS_FOR_AWAIT && readAwait > 0) {
+                readBaseline = readBaseline == 0 ? readAwait
+                        : readBaseline + o.baselineAlpha() * (readAwait - readBaseline);
+                lastBaselineNanos = nowNanos;
+            }
+            if (fgWriteIos >= MIN_IOS_FOR_AWAIT && writeAwait > 0) {
+                writeBaseline = writeBaseline == 0 ? writeAwait
+                        : writeBaseline + o.baselineAlpha() * (writeAwait - writeBaseline);
+            }
+            cpuBaseline = cpuBaseline < 0 ? cpuSome
+                    : cpuBaseline + o.baselineAlpha() * (cpuSome - cpuBaseline);
+        }
+        double readInfl = readBaseline > 0 && fgReadIos >= MIN_IOS_FOR_AWAIT ? readAwait / readBaseline : 0;
+        double writeInfl = writeBaseline > 0 && fgWriteIos >= MIN_IOS_FOR_AWAIT
+                ? writeAwait / writeBaseline : 0;
+        Signals sig = new Signals(fgIops, fgActive, backupRate, readBytes / seconds,
+                (long) requestBytes, readAwait, readBaseline, writeAwait, writeBaseline, readInfl,
+                writeInfl, s.maxUtilisationPercent(), s.maxQueueDepth(), ioSome, ioFull, cpuSome, false);
+        boolean baselineValid = readBaseline > 0 || writeBaseline > 0;
+        boolean appeared = fgActive && !foregroundBefore;
+        foregroundBefore = fgActive;
+
+        if (rebaseLeft > 0) {
+            rebaseLeft--;
+            if (rebaseLeft == 0) {
+                rate = clamp(Math.max(o.minRate(), rateBeforeRebase), ceiling);
+                return decision(s, before, Action.REBASE, String.format(Locale.ROOT,
+                        "baseline re-measured: read await %.3f ms; back to the rate before the dip",
+                        readBaseline), sig);
+            }
+            rate = clamp(o.minRate(), ceiling);
+            return decision(s, before, Action.REBASE, "re-measuring the foreground baseline", sig);
+        }
+        if (!fgActive) {
+            return increase(s, before, demand, ceiling, sig, Action.SLOW_START, String.format(
+                    Locale.ROOT, "quiet: foreground %.0f IOPS below %.0f", fgIops,
+                    o.foregroundIopsThreshold()));
+        }
+        if (!baselineValid || (appeared && readInfl >= o.readInflationLimit())) {
+            // a new foreground workload: step aside at once rather than halving for several periods
+            rate = clamp(o.minRate(), ceiling);
+            return decision(s, before, Action.YIELD, String.format(Locale.ROOT,
+                    "foreground appeared: %.0f IOPS, read await %.2fx baseline; yielding to the floor",
+                    fgIops, readInfl),
+                    sig);
+        }
+        boolean readHurt = readInfl >= o.readInflationLimit();
+        boolean writeHurt = writeInfl >= o.writeInflationLimit();
+        boolean cpuHurt = cpuBaseline >= 0 && cpuSome - cpuBaseline >= o.cpuPressureLimit();
+        if (readHurt || writeHurt || cpuHurt) {
+            String why = readHurt ? String.format(Locale.ROOT,
+                    "foreground read await %.3f ms is %.2fx its baseline %.3f ms (limit %.2fx)",
+                    readAwait, readInfl, readBaseline, o.readInflationLimit())
+                    : writeHurt ? String.format(Locale.ROOT,
+                    "foreground write await %.3f ms is %.2fx its baseline %.3f ms (limit %.2fx)",
+                    writeAwait, writeInfl, writeBaseline, o.writeInflationLimit())
+                    : String.format(Locale.ROOT,
+                    "cpu pressure some %.0f%% is %.0f points over its baseline %.0f%% (limit %.0f)",
+                    100 * cpuSome, 100 * (cpuSome - cpuBaseline), 100 * cpuBaseline,
+                    100 * o.cpuPressureLimit());
+            return decrease(s, before, backupRate, ceiling, sig, why);
+        }
+        if (!backupIdle && lastBaselineNanos != Long.MIN_VALUE
+                && nowNanos - lastBaselineNanos > o.rebaseIntervalMillis() * 1_000_000L) {
+            rateBeforeRebase = rate;
+            rebaseLeft = o.rebasePeriods();
+            rate = clamp(o.minRate(), ceiling);
+            lastBaselineNanos = nowNanos;
+            return decision(s, before, Action.REBASE, String.format(Locale.ROOT,
+                    "baseline older than %d ms: dipping to the floor to re-measure it",
+                    o.rebaseIntervalMillis()), sig);
+        }
+        return increase(s, before, demand, ceiling, sig, Action.INCREASE, String.format(
+                Locale.ROOT, "foreground %.0f IOPS not hurt: read await %.2fx baseline", fgIops,
+                readInfl));
+    }
+
+    /** Rate after an increase of kind {@code action}, unless the readers do not use what they have. */
+    private Decision increase(LoadSample s, long before, boolean demand, long ceiling,
+            Signals sig, Action action, String why) {
+        if (rate >= ceiling) {
+            rate = ceiling;
+            return decision(s, before, Action.HOLD, why + "; at the ceiling", sig);
+        }
+        if (!demand) {
+            return decision(s, before, Action.HOLD, why + "; readers did not wait for the rate",
+                    sig);
+        }
+        long next = action == Action.SLOW_START ? saturatedAdd(rate, Math.max(rate, o.additiveStep()))
+                : saturatedAdd(rate, o.additiveStep());
+        rate = clamp(next, ceiling);
+        return decision(s, before, action, why, sig);
+    }
+
+    /** Multiplicative decrease from what the readers really used, never below the floor. */
+    private Decision decrease(LoadSample s, long before, double backupRate, long ceiling,
+            Signals sig, String why) {
+        double used = Math.min(rate, Math.max(backupRate, o.minRate()));
+        rate = clamp((long) (used * o.decreaseFactor()), ceiling);
+        return decision(s, before, Action.DECREASE, why, sig);
+    }
+
+    private Decision decision(LoadSample s, long before, Action action, String why, Signals sig) {
+        return new Decision(s.at(), rate, before, action, why, sig, 0, 0);
+    }
+
+    /** Forces the rate to the floor (probe failure). */
+    void toFloor(long ceiling) {
+        rate = clamp(o.minRate(), ceiling);
+    }
+
+    /** Bounds a rate to [floor, ceiling]; a policy cap below the floor wins over the floor. */
+    long clamp(long r, long ceiling) {
+        return Math.min(ceiling, Math.max(o.minRate(), r));
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
+    }
+}

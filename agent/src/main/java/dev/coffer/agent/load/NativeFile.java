@@ -1,0 +1,120 @@
+package dev.coffer.agent.load;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+/**
+ * A file opened read-only with {@code open(2)} and read with {@code pread(2)}, so that its descriptor
+ * number is known for {@link PageCache}: the backup's way to read a datastore file without
+ * disturbing it (no access-time update where permitted, page cache dropped behind).
+ *
+ * <p>Thread-safe for concurrent positional reads, as {@code pread} is. Close it once.
+ */
+public final class NativeFile implements AutoCloseable {
+    private final Path path;
+    private final int fd;
+    private final Object closeLock = new Object();
+    // @GuardedBy("closeLock")
+    private boolean closed;
+
+    private NativeFile(Path path, int fd) {
+        this.path = path;
+        this.fd = fd;
+    }
+
+    /**
+     * Opens {@code path} for reading, with {@code O_NOATIME} when the kernel permits it (owner or
+     * CAP_FOWNER) and without it otherwise.
+     *
+     * @throws IOException when the file cannot be opened (errno in the message)
+     */
+    public static NativeFile open(Path path) throws IOException {
+        Libc.Sys.requireSupported();
+        String p = path.toAbsolutePath().toString();
+        try {
+            return new NativeFile(path, Libc.INSTANCE.open(p,
+                    Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOATIME));
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() != Libc.EPERM) {
+                throw new IOException(p + ": open failed: errno " + e.getErrorCode(), e);
+            }
+        }
+        try {
+            return new NativeFile(path, Libc.INSTANCE.open(p, Libc.O_RDONLY | Libc.O_CLOEXEC));
+        } catch (LastErrorException e) {
+            throw new IOException(p + ": open failed: errno " + e.getErrorCode(), e);
+        }
+    }
+
+    /** The descriptor number, for {@link PageCache}. */
+    public int fd() {
+        return fd;
+    }
+
+    /** The path it was opened with. */
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * Reads into {@code dst} (a direct buffer) from file offset {@code position}, up to its remaining
+     * bytes; advances its position.
+     *
+     * @return bytes read, -1 at end of file
+     * @throws IOException on a read error (errno in the message)
+     */
+    public int read(ByteBuffer dst, long position) throws IOException {
+        if (!dst.isDirect()) {
+            throw new IllegalArgumentException("NativeFile.read needs a direct buffer");
+        }
+        if (position < 0) {
+            throw new IllegalArgumentException("position must be >= 0, found " + position);
+        }
+        int want = dst.remaining();
+        if (want == 0) {
+            return 0;
+        }
+        Pointer p = Native.getDirectBufferPointer(dst).share(dst.position());
+        for (int attempt = 0; ; attempt++) {
+            try {
+                long n = Libc.INSTANCE.pread(fd, p, want, position);
+                if (n == 0) {
+                    return -1;
+                }
+                dst.position(dst.position() + (int) n);
+                return (int) n;
+            } catch (LastErrorException e) {
+                // EINTR: a signal arrived before any byte was read; bounded retries
+                if (e.getErrorCode() != Libc.EINTR || attempt >= 100) {
+                    throw new IOException(path + ": pread at offset " + position + " of " + want
+                            + " bytes failed: errno " + e.getErrorCode(), e);
+                }
+            }
+        }
+    }
+
+    /** Drops the cached pages of {@code [offset, offset + length)} of this file. */
+    public void dropBehind(long offset, long length) throws IOException {
+        PageCache.dropBehind(fd, offset, length);
+    }
+
+    /** Closes the descriptor; later calls do nothing. */
+    @Override
+    public void close() throws IOException {
+        synchronized (closeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        try {
+            Libc.INSTANCE.close(fd);
+        } catch (LastErrorException e) {
+            throw new IOException(path + ": close failed: errno " + e.getErrorCode(), e);
+        }
+    }
+}
