@@ -134,8 +134,17 @@ abstract class GrainedExtentReader implements ExtentReader {
                 next = (gdIndex + 1) * gtSpan;
             } else {
                 long grain = pos / grainBytes;
-                k = kindOfLocation(t.loc[(int) (grain % gtEntries)]);
+                int j = (int) (grain % gtEntries);
+                k = kindOfLocation(t.loc[j]);
+                if (kind >= 0 && k != kind) {
+                    break;
+                }
+                // scan on inside this table while the kind stays the same
+                long tableEnd = Math.min(end, (gdIndex + 1) * gtSpan);
                 next = (grain + 1) * grainBytes;
+                while (next < tableEnd && kindOfLocation(t.loc[++j]) == k) {
+                    next += grainBytes;
+                }
             }
             if (kind < 0) {
                 kind = k;

@@ -183,6 +183,111 @@ final class TestImages {
         }
     }
 
+    /**
+     * Writes a hosted sparse (KDMV) file with an embedded descriptor and any geometry: grains of
+     * {@code grainSectors}, {@code gtes} entries per grain table, optionally a redundant directory and
+     * zeroed-grain GTEs (Zero grains need {@code zeroGrains}), optionally streamOptimized-style
+     * compressed grains behind markers (version 3).
+     */
+    static void hostedSparse(Path out, long capacitySectors, int grainSectors, int gtes, Map<Long, Grain> grains,
+            boolean redundant, boolean zeroGrains, boolean compressed) throws IOException {
+        long span = (long) grainSectors * gtes;
+        int gdEntries = (int) ((capacitySectors + span - 1) / span);
+        long gdSectors = (gdEntries * 4L + 511) / 512;
+        long gtSectors = (gtes * 4L + 511) / 512;
+        String desc = descriptor(compressed ? "streamOptimized" : "monolithicSparse", 0x1badd00dL,
+                Descriptor.NO_PARENT, null, "RW " + capacitySectors + " SPARSE \"" + out.getFileName() + "\"");
+        byte[] descBytes = desc.getBytes(StandardCharsets.UTF_8);
+        long descSectors = (descBytes.length + 511) / 512;
+        long next = 1 + descSectors;
+        long rgdAt = 0;
+        long[] rgts = new long[gdEntries];
+        if (redundant) {
+            rgdAt = next;
+            next += gdSectors;
+            for (int i = 0; i < gdEntries; i++) {
+                rgts[i] = next;
+                next += gtSectors;
+            }
+        }
+        long gdAt = next;
+        next += gdSectors;
+        long[] gts = new long[gdEntries];
+        for (int i = 0; i < gdEntries; i++) {
+            gts[i] = next;
+            next += gtSectors;
+        }
+        long overhead = next;
+        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer[] tables = new ByteBuffer[gdEntries];
+            for (int i = 0; i < gdEntries; i++) {
+                tables[i] = le((int) (gtSectors * 512));
+            }
+            java.util.zip.Deflater deflater = new java.util.zip.Deflater();
+            for (var e : new TreeMap<>(grains).entrySet()) {
+                long g = e.getKey();
+                int value;
+                if (e.getValue() instanceof Data d) {
+                    value = (int) next;
+                    if (compressed) {
+                        deflater.reset();
+                        deflater.setInput(d.bytes());
+                        deflater.finish();
+                        byte[] buf = new byte[d.bytes().length * 2 + 64];
+                        int n = deflater.deflate(buf);
+                        ByteBuffer m = le((int) ((12L + n + 511) / 512 * 512));
+                        m.putLong(0, g * grainSectors).putInt(8, n).put(12, buf, 0, n);
+                        ch.write(m, next * 512);
+                        next += m.capacity() / 512;
+                    } else {
+                        ch.write(ByteBuffer.wrap(d.bytes()), next * 512);
+                        next += grainSectors;
+                    }
+                } else {
+                    value = 1;
+                }
+                tables[(int) (g / gtes)].putInt((int) (g % gtes) * 4, value);
+            }
+            ByteBuffer gd = le((int) (gdSectors * 512));
+            ByteBuffer rgd = le((int) (gdSectors * 512));
+            for (int i = 0; i < gdEntries; i++) {
+                gd.putInt(i * 4, (int) gts[i]);
+                rgd.putInt(i * 4, (int) rgts[i]);
+                ch.write(tables[i].duplicate().clear(), gts[i] * 512);
+                if (redundant) {
+                    ch.write(tables[i].duplicate().clear(), rgts[i] * 512);
+                }
+            }
+            ch.write(gd, gdAt * 512);
+            if (redundant) {
+                ch.write(rgd, rgdAt * 512);
+            }
+            ch.write(ByteBuffer.wrap(descBytes), 512);
+            ByteBuffer h = le(512);
+            h.putInt(0x00, 0x564d444b);
+            h.putInt(0x04, compressed ? 3 : zeroGrains ? 2 : 1);
+            h.putInt(0x08, 1 | (redundant ? 2 : 0) | (zeroGrains ? 4 : 0) | (compressed ? (1 << 16) | (1 << 17) : 0));
+            h.putLong(0x0C, capacitySectors);
+            h.putLong(0x14, grainSectors);
+            h.putLong(0x1C, 1);
+            h.putLong(0x24, descSectors);
+            h.putInt(0x2C, gtes);
+            h.putLong(0x30, rgdAt);
+            h.putLong(0x38, gdAt);
+            h.putLong(0x40, overhead);
+            h.put(0x49, (byte) '\n').put(0x4A, (byte) ' ').put(0x4B, (byte) '\r').put(0x4C, (byte) '\n');
+            h.putShort(0x4D, (short) (compressed ? 1 : 0));
+            ch.write(h, 0);
+            if (compressed) {
+                ch.write(le(512), next * 512); // end-of-stream marker
+                next++;
+            }
+            if (ch.size() < next * 512) {
+                ch.write(ByteBuffer.allocate(1), next * 512 - 1);
+            }
+        }
+    }
+
     static ByteBuffer le(int n) {
         return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
     }
