@@ -83,17 +83,18 @@ final class Schema {
     }
 
     static void checkHeader(Path file) throws CatalogException {
+        byte[] h;
         try {
             if (Files.size(file) == 0) {
                 return; // an empty file is a fresh database to SQLite
             }
-            byte[] h = Catalog.readHeader(file);
-            if (!Catalog.isSqliteHeader(h)) {
-                throw new CorruptCatalogException(file + ": not an SQLite database: header at 0x0 expected \"SQLite format 3\","
-                        + " found " + Catalog.hex(java.util.Arrays.copyOf(h, Math.min(16, h.length))));
-            }
+            h = Catalog.readHeader(file);
         } catch (IOException e) {
             throw new CatalogException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (!Catalog.isSqliteHeader(h)) {
+            throw new CorruptCatalogException(file + ": not an SQLite database: header at 0x0 expected \"SQLite format 3\","
+                    + " found " + Catalog.hex(java.util.Arrays.copyOf(h, Math.min(16, h.length))));
         }
     }
 
@@ -239,7 +240,9 @@ final class Schema {
         cfg.setReadOnly(true);
         try (Connection con = cfg.createConnection("jdbc:sqlite:" + copy)) {
             integrity(con, copy);
-            checkIdentity(con, copy, target);
+            if (checkIdentity(con, copy, target) == 0) {
+                throw new CorruptCatalogException(copy + ": catalog copy is an empty database, not a Coffer catalog");
+            }
         } catch (SQLException e) {
             throw Catalog.translate(copy, "verify copy", e);
         }
