@@ -501,9 +501,14 @@ public final class NtfsVolume implements Closeable {
         if (blockSize < 512 || blockSize > BootSector.MAX_INDEX_BLOCK_SIZE || Integer.bitCount(blockSize) != 1) {
             throw new CorruptNtfsException(where + ": index block size at $INDEX_ROOT+0x8 expected a power of two 512..65536, found " + blockSize);
         }
-        IndexWalk w = new IndexWalk(where, blockSize);
+        IndexWalk w = new IndexWalk(where, blockSize, boot.clusterSize(), sink);
         if (!alloc.isEmpty()) {
-            w.alloc = new StreamReader(src, merge(alloc, where, false), boot.clusterSize(), where);
+            StreamReader ar = new StreamReader(src, merge(alloc, where, false), boot.clusterSize(), where);
+            w.allocSize = ar.size();
+            w.blocks = (off, dst) -> {
+                ar.readFully(off, ByteBuffer.wrap(dst));
+                return ar.volumeOffset(off);
+            };
             if (bitmap.isEmpty()) {
                 throw new CorruptNtfsException(where + ": $INDEX_ALLOCATION without $BITMAP");
             }
@@ -518,21 +523,34 @@ public final class NtfsVolume implements Closeable {
         return w.out;
     }
 
-    /** One in-order walk of a directory's index B+ tree. */
-    private final class IndexWalk {
+    /** Reads index blocks: fills {@code dst} from $INDEX_ALLOCATION offset {@code off}, returns its volume offset (for messages). */
+    @FunctionalInterface
+    interface BlockSource {
+        long read(long off, byte[] dst) throws IOException;
+    }
+
+    /**
+     * One in-order walk of a directory's index B+ tree ($INDEX_ROOT node, then $INDEX_ALLOCATION
+     * blocks named by sub-node vcns). Loops, free blocks and depth are checked; a corrupt block is
+     * reported to the sink and its subtree skipped.
+     */
+    static final class IndexWalk {
         final String where;
         final int blockSize;
         final int vcnUnit;
-        StreamReader alloc;
+        final ErrorSink sink;
+        BlockSource blocks;
+        long allocSize;
         byte[] bitmap;
         final Set<Long> visited = new HashSet<>();
         final List<DirectoryEntry> out = new ArrayList<>();
 
-        IndexWalk(String where, int blockSize) {
+        IndexWalk(String where, int blockSize, int clusterSize, ErrorSink sink) {
             this.where = where;
             this.blockSize = blockSize;
+            this.sink = sink;
             // Index vcns count clusters, or 512-byte blocks when an index block is smaller than a cluster.
-            this.vcnUnit = blockSize >= boot.clusterSize() ? boot.clusterSize() : 512;
+            this.vcnUnit = blockSize >= clusterSize ? clusterSize : 512;
         }
 
         /** Walks the node whose header is at {@code b[hdr]}, valid bytes up to {@code limit}. */
@@ -583,15 +601,15 @@ public final class NtfsVolume implements Closeable {
             if (depth > MAX_INDEX_DEPTH) {
                 throw new LimitExceededNtfsException(where + ": index deeper than " + MAX_INDEX_DEPTH + " levels");
             }
-            if (alloc == null) {
+            if (blocks == null) {
                 throw new CorruptNtfsException(where + ": entry points to index vcn " + vcn + " but there is no $INDEX_ALLOCATION");
             }
-            if (vcn < 0 || vcn > alloc.size() / vcnUnit) {
-                throw new CorruptNtfsException(where + ": index vcn " + vcn + " lies past the $INDEX_ALLOCATION's " + alloc.size() + " bytes");
+            if (vcn < 0 || vcn > allocSize / vcnUnit) {
+                throw new CorruptNtfsException(where + ": index vcn " + vcn + " lies past the $INDEX_ALLOCATION's " + allocSize + " bytes");
             }
             long off = vcn * vcnUnit;
             long block = off / blockSize;
-            if (off % blockSize != 0 || off + blockSize > alloc.size()) {
+            if (off % blockSize != 0 || off + blockSize > allocSize) {
                 throw new CorruptNtfsException(where + ": index vcn " + vcn + " is not a block inside the $INDEX_ALLOCATION");
             }
             if (block / 8 >= bitmap.length || (bitmap[(int) (block / 8)] & (1 << (block % 8))) == 0) {
@@ -601,8 +619,7 @@ public final class NtfsVolume implements Closeable {
                 throw new CorruptNtfsException(where + ": index loop: block at vcn " + vcn + " reached twice");
             }
             byte[] b = new byte[blockSize];
-            alloc.readFully(off, ByteBuffer.wrap(b));
-            String what = "index block vcn " + vcn + " at " + Checks.hex(alloc.volumeOffset(off));
+            String what = "index block vcn " + vcn + " at " + Checks.hex(blocks.read(off, b));
             if (Le.i32(b, 0) != INDX_MAGIC) {
                 throw new CorruptNtfsException(where + " " + what + ": expected magic \"INDX\", found " + Checks.hex(Le.u32(b, 0)));
             }
@@ -710,7 +727,12 @@ public final class NtfsVolume implements Closeable {
         return new StreamReader(src, stream, boot.clusterSize(), where);
     }
 
-    /** The raw MFT record {@code n} as on disk (fixups still applied), for block-level callers and dumps. */
+    /** The volume byte offset of MFT record {@code n}, or -1 when the $MFT runs do not map it. */
+    public long recordOffset(long n) {
+        return n < 0 || n >= recordCount ? -1 : mft.volumeOffset(n * recordSize);
+    }
+
+    /** The raw MFT record {@code n} as on disk (update sequence not undone), for block-level callers and dumps. */
     public byte[] rawRecord(long n) throws IOException {
         if (n < 0 || n >= recordCount) {
             throw new CorruptNtfsException("MFT record " + n + " does not exist (the MFT holds " + recordCount + " records)");
