@@ -110,7 +110,6 @@ public final class Catalog implements AutoCloseable {
                     st.execute("PRAGMA max_page_count = " + Math.max(1, options.maxSizeBytes() / PAGE_SIZE));
                 }
             }
-            c.writer.setAutoCommit(false);
         } catch (SQLException e) {
             c.closeQuietly();
             throw translate(f, "open", e);
@@ -990,16 +989,19 @@ public final class Catalog implements AutoCloseable {
     /**
      * Streams, in ascending byte order and each once, the SHA-256 of every block referenced by the given
      * complete backups (or by all complete backups when {@code backupIds} is empty): the manifest a
-     * destination's garbage collection keeps.
+     * destination's garbage collection keeps. A running backup may be named explicitly once all its ingests
+     * have finished: the engine commits its manifest at the destination before {@link #markComplete}.
      */
     public void forEachReferencedBlock(Collection<Long> backupIds, Consumer<byte[]> sink) throws CatalogException {
         read("referenced blocks", con -> {
             TreeSet<Long> wanted = new TreeSet<>();
             Map<Long, Long> vmOf = new HashMap<>();
-            try (PreparedStatement ps = con.prepareStatement("SELECT id, vm_id FROM backup WHERE state = 'complete'");
+            try (PreparedStatement ps = con.prepareStatement("SELECT id, vm_id, state FROM backup"
+                    + " WHERE state IN ('complete', 'running')");
                     ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    if (backupIds.isEmpty() || backupIds.contains(rs.getLong(1))) {
+                    boolean complete = "complete".equals(rs.getString(3));
+                    if (backupIds.isEmpty() ? complete : backupIds.contains(rs.getLong(1))) {
                         wanted.add(rs.getLong(1));
                         vmOf.put(rs.getLong(1), rs.getLong(2));
                     }
@@ -1007,7 +1009,7 @@ public final class Catalog implements AutoCloseable {
             }
             for (long b : backupIds) {
                 if (!wanted.contains(b)) {
-                    throw new NoSuchPathException(file + ": backup " + b + " is not complete");
+                    throw new NoSuchPathException(file + ": backup " + b + " is neither complete nor running");
                 }
             }
             try (Statement st = con.createStatement()) {
@@ -1087,13 +1089,12 @@ public final class Catalog implements AutoCloseable {
             } catch (IOException e) {
                 throw new CatalogException(tmp + ": cannot remove stale temporary copy: " + e.getMessage(), e);
             }
-            con.commit(); // VACUUM cannot run inside the read transaction the helper opened
-            con.setAutoCommit(true);
+            exec(con, "COMMIT"); // VACUUM cannot run inside the read transaction the helper opened
             try (PreparedStatement ps = con.prepareStatement("VACUUM INTO ?")) {
                 ps.setString(1, tmp.toString());
                 ps.executeUpdate();
             } finally {
-                con.setAutoCommit(false);
+                exec(con, "BEGIN");
             }
             return queryOptionalLong(con, "SELECT max(id) FROM backup WHERE state = 'complete'").orElse(0);
         });
@@ -1165,7 +1166,6 @@ public final class Catalog implements AutoCloseable {
         try {
             closed = true;
             try (Statement st = writer.createStatement()) {
-                writer.commit();
                 st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
             } catch (SQLException e) {
                 // a failed checkpoint loses nothing: the WAL is replayed on the next open
@@ -1218,16 +1218,17 @@ public final class Catalog implements AutoCloseable {
             }
             try {
                 if (durable) {
-                    setSynchronous("FULL");
+                    exec(writer, "PRAGMA synchronous = FULL");
                 }
                 try {
+                    exec(writer, "BEGIN IMMEDIATE");
                     T r = work.run(writer);
-                    writer.commit();
+                    exec(writer, "COMMIT");
                     return r;
                 } finally {
                     if (durable) {
                         rollback();
-                        setSynchronous("NORMAL");
+                        exec(writer, "PRAGMA synchronous = NORMAL");
                     }
                 }
             } catch (SQLException e) {
@@ -1242,22 +1243,28 @@ public final class Catalog implements AutoCloseable {
         }
     }
 
-    /** Changes the writer's synchronous level; SQLite refuses that inside a transaction, so step out of the idle one. */
-    private void setSynchronous(String level) throws SQLException {
-        writer.setAutoCommit(true);
-        try (Statement st = writer.createStatement()) {
-            st.execute("PRAGMA synchronous = " + level);
-        } finally {
-            writer.setAutoCommit(false);
+    /**
+     * Runs one statement. Transactions are explicit BEGIN/COMMIT/ROLLBACK statements on connections left in
+     * JDBC auto-commit mode: the driver's own transaction tracking goes wrong when SQLite rolls a transaction
+     * back by itself (SQLITE_FULL does), explicit statements cannot.
+     */
+    static void exec(Connection con, String sql) throws SQLException {
+        try (Statement st = con.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    /** Rolls back whatever transaction {@code con} may be in; "no transaction is active" is fine. */
+    private static void rollbackQuietly(Connection con) {
+        try {
+            exec(con, "ROLLBACK");
+        } catch (SQLException ignored) {
+            // SQLite already rolled back (SQLITE_FULL, SQLITE_IOERR) or nothing was open
         }
     }
 
     private void rollback() {
-        try {
-            writer.rollback();
-        } catch (SQLException ignored) {
-            // the original failure is what the caller needs to see
-        }
+        rollbackQuietly(writer);
     }
 
     /** Runs {@code work} in one read transaction on a pooled reader connection. */
@@ -1272,22 +1279,15 @@ public final class Catalog implements AutoCloseable {
                 con = newReader();
             }
             try {
+                exec(con, "BEGIN");
                 T r = work.run(con);
-                con.commit();
+                exec(con, "COMMIT");
                 return r;
             } catch (SQLException e) {
-                try {
-                    con.rollback();
-                } catch (SQLException ignored) {
-                    // reported below
-                }
+                rollbackQuietly(con);
                 throw translate(file, what, e);
             } catch (CatalogException | RuntimeException e) {
-                try {
-                    con.rollback();
-                } catch (SQLException ignored) {
-                    // reported below
-                }
+                rollbackQuietly(con);
                 throw e;
             }
         } catch (SQLException e) {
@@ -1321,7 +1321,6 @@ public final class Catalog implements AutoCloseable {
                 result(compiled.matcher(s).find() ? 1 : 0);
             }
         }, 2, Function.FLAG_DETERMINISTIC);
-        con.setAutoCommit(false);
         return con;
     }
 
