@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         versionProvider = CofferCommand.Version.class,
         description = "Controller-side backup of VMware virtual machines: reads VMDKs where they lie,"
                 + " catalogs every NTFS file, and sends only the blocks the destination lacks.",
-        subcommands = {DemoCommand.class, dev.coffer.agent.image.ImageCommand.class, CdsTrainCommand.class, dev.coffer.agent.restore.TargetCommand.class,
+        subcommands = {DemoCommand.class, dev.coffer.agent.image.ImageCommand.class, dev.coffer.agent.fs.FsCommand.class, CdsTrainCommand.class, dev.coffer.agent.restore.TargetCommand.class,
                 CommandLine.HelpCommand.class})
 public final class CofferCommand implements Runnable {
     @CommandLine.Spec
