@@ -35,6 +35,8 @@ public final class IoScheduler {
     private long virtualTime;
     // @GuardedBy("lock")
     private long seq;
+    /** Test hook: told the job id of each request as it goes into service, under the lock. */
+    volatile java.util.function.Consumer<String> dispatchListener;
 
     /** A scheduler in front of {@code governor}. */
     public IoScheduler(IoGovernor governor) {
@@ -164,6 +166,10 @@ public final class IoScheduler {
                 queue.poll();
                 inService = t;
                 virtualTime = t.startTag;
+                java.util.function.Consumer<String> listener = dispatchListener;
+                if (listener != null) {
+                    listener.accept(id);
+                }
             } finally {
                 lock.unlock();
             }

@@ -1,0 +1,212 @@
+package dev.coffer.agent.load;
+
+import static dev.coffer.agent.load.IoGovernorOptions.MIB;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.coffer.agent.load.Decision.Action;
+import org.junit.jupiter.api.Test;
+
+class AimdControllerTest {
+    private static final long P = 250;
+    private static final long NO_CAP = Long.MAX_VALUE;
+    private final IoGovernorOptions opts = IoGovernorOptions.defaults();
+    private long now;
+
+    private Decision step(AimdController c, LoadSample s, long backupBytes, boolean demand) {
+        now += s.intervalNanos();
+        return c.decide(s, backupBytes, demand, now, NO_CAP);
+    }
+
+    @Test
+    void quietPeriods_doubleTheRateWhileReadersWait() {
+        AimdController c = new AimdController(opts);
+        long r0 = c.rate;
+        Decision d = step(c, Samples.quiet(P, r0 / 4, MIB), r0 / 4, true);
+        assertThat(d.action()).isEqualTo(Action.SLOW_START);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(2 * r0);
+        assertThat(d.signals().foregroundActive()).isFalse();
+        d = step(c, Samples.quiet(P, r0 / 2, MIB), r0 / 2, true);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(4 * r0);
+    }
+
+    @Test
+    void quietPeriods_holdWhenReadersDidNotWait() {
+        AimdController c = new AimdController(opts);
+        Decision d = step(c, Samples.quiet(P, MIB, MIB), MIB, false);
+        assertThat(d.action()).isEqualTo(Action.HOLD);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.initialRate());
+        assertThat(d.reason()).contains("did not wait");
+    }
+
+    @Test
+    void backupsOwnReads_areNotForeground() {
+        AimdController c = new AimdController(opts);
+        c.rate = 1024 * MIB;
+        // 256 MiB in 4 MiB requests: 64 ios; the request size is learnt from this quiet period
+        step(c, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        // same again plus 20 foreign ios (80 IOPS, under the threshold): still quiet
+        LoadSample s = Samples.disk(P, 64 + 20, 256 * MIB + 20 * 4096, 2.0, 0, 0);
+        Decision d = step(c, s, 256 * MIB, true);
+        // the learnt size decays by 0.1% a period, so the backup's share is slightly overestimated
+        assertThat(d.signals().backupRequestBytes()).isBetween(4 * MIB * 99 / 100, 4 * MIB);
+        assertThat(d.signals().foregroundIops()).isBetween(72.0, 80.0);
+        assertThat(d.signals().foregroundActive()).isFalse();
+        assertThat(d.action()).isIn(Action.SLOW_START, Action.HOLD);
+    }
+
+    @Test
+    void foregroundAppearing_yieldsToTheFloorAtOnce() {
+        AimdController c = new AimdController(opts);
+        c.rate = 1024 * MIB;
+        step(c, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.05, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+        assertThat(d.signals().foregroundActive()).isTrue();
+        // 64 backup requests are estimated from the learnt request size (decayed by 0.1%): 65
+        assertThat(d.signals().foregroundIops()).isCloseTo(40_000.0, org.assertj.core.data.Offset.offset(8.0));
+        assertThat(d.reason()).contains("foreground appeared");
+    }
+
+    /** Brings a controller to the floor with a learnt baseline of {@code awaitMs}. */
+    private AimdController withBaseline(double awaitMs) {
+        AimdController c = new AimdController(opts);
+        step(c, Samples.foreground(P, 40_000, awaitMs, 0, MIB), 0, false); // yield
+        Decision d = step(c, Samples.foreground(P, 40_000, awaitMs, 0, MIB), 0, false);
+        assertThat(d.signals().baselineReadAwaitMs()).isEqualTo(awaitMs, org.assertj.core.data.Offset.offset(0.002));
+        return c;
+    }
+
+    @Test
+    void quietForeground_increasesAdditively() {
+        AimdController c = withBaseline(0.05);
+        long r = c.rate;
+        long used = r / 4;
+        for (int i = 1; i <= 5; i++) {
+            Decision d = step(c, Samples.foreground(P, 40_000, 0.05, used, MIB), used, true);
+            assertThat(d.action()).isEqualTo(Action.INCREASE);
+            assertThat(d.rateBytesPerSecond()).isEqualTo(r + i * opts.additiveStep());
+        }
+    }
+
+    @Test
+    void inflatedForegroundAwait_halvesWhatTheReadersUsed() {
+        AimdController c = withBaseline(0.05);
+        c.rate = 64 * MIB;
+        long used = 16 * MIB / 4; // readers used 16 MiB/s of their 64 MiB/s in this 250 ms period
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.08, used, MIB), used, true);
+        assertThat(d.action()).isEqualTo(Action.DECREASE);
+        assertThat(d.signals().readInflation()).isGreaterThan(1.5);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(8 * MIB);
+        assertThat(d.reason()).contains("read await").contains("baseline");
+        // and never below the floor (the readers still use 16 MiB/s, so the baseline is not relearnt)
+        for (int i = 0; i < 10; i++) {
+            d = step(c, Samples.foreground(P, 40_000, 0.08, used, MIB), used, true);
+            assertThat(d.action()).isEqualTo(Action.DECREASE);
+        }
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+    }
+
+    @Test
+    void inflationBelowTheLimit_isNotCongestion() {
+        AimdController c = withBaseline(0.05);
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.06, MIB / 4, MIB), MIB / 4, true);
+        assertThat(d.signals().readInflation()).isLessThan(opts.readInflationLimit());
+        assertThat(d.action()).isEqualTo(Action.INCREASE);
+    }
+
+    @Test
+    void cpuPressure_countsOnlyAboveItsForegroundBaseline() {
+        AimdController c = new AimdController(opts);
+        // baseline learnt at 85% cpu stall (a busy shared host)
+        step(c, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.85), 0, false);
+        step(c, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.85), 0, false);
+        Decision d = step(c, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.95), MIB / 4, true);
+        assertThat(d.action()).isEqualTo(Action.INCREASE);
+        AimdController c2 = new AimdController(opts);
+        step(c2, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.10), 0, false);
+        step(c2, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.10), 0, false);
+        d = step(c2, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.60), MIB / 4, true);
+        assertThat(d.action()).isEqualTo(Action.DECREASE);
+        assertThat(d.reason()).contains("cpu pressure");
+    }
+
+    @Test
+    void ceiling_boundsEveryIncreaseAndAPolicyCapBelowTheFloorWins() {
+        AimdController c = new AimdController(opts);
+        Decision d = null;
+        for (int i = 0; i < 20; i++) {
+            now += P * 1_000_000L;
+            d = c.decide(Samples.quiet(P, MIB, MIB), c.rate / 4, true, now, 100 * MIB);
+        }
+        assertThat(d.rateBytesPerSecond()).isEqualTo(100 * MIB);
+        assertThat(d.action()).isEqualTo(Action.HOLD);
+        now += P * 1_000_000L;
+        d = c.decide(Samples.quiet(P, MIB, MIB), MIB, true, now, 512 << 10);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(512 << 10);
+    }
+
+    @Test
+    void continuousForeground_dipsToTheFloorToRemeasureItsBaseline() {
+        AimdController c = withBaseline(0.05);
+        Decision d = null;
+        long used = 4 * MIB; // 16 MiB/s: well above the floor, so no baseline update
+        boolean dipped = false;
+        for (int i = 0; i < 4 * 31 && !dipped; i++) {
+            d = step(c, Samples.foreground(P, 40_000, 0.05, used, MIB), used, true);
+            dipped = d.action() == Action.REBASE;
+        }
+        assertThat(dipped).isTrue();
+        long before = d.previousRateBytesPerSecond();
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+        d = step(c, Samples.foreground(P, 40_000, 0.04, 0, MIB), 0, false);
+        assertThat(d.action()).isEqualTo(Action.REBASE);
+        d = step(c, Samples.foreground(P, 40_000, 0.04, 0, MIB), 0, false);
+        assertThat(d.action()).isEqualTo(Action.REBASE);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(before);
+        assertThat(d.signals().baselineReadAwaitMs()).isLessThan(0.05);
+    }
+
+    @Test
+    void baselineExpires_afterLongQuiet_soTheNextForegroundYieldsAgain() {
+        AimdController c = withBaseline(0.05);
+        Decision d = null;
+        for (int i = 0; i < 4 * 61; i++) {
+            d = step(c, Samples.quiet(P, MIB, MIB), MIB, true);
+        }
+        assertThat(d.signals().baselineReadAwaitMs()).isZero();
+        d = step(c, Samples.foreground(P, 40_000, 0.05, MIB, MIB), MIB, true);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+    }
+
+    @Test
+    void returningForegroundWithinTheTtl_yieldsOnlyWhenHurt() {
+        AimdController c = withBaseline(0.05);
+        for (int i = 0; i < 8; i++) {
+            step(c, Samples.quiet(P, c.rate / 4, MIB), c.rate / 4, true);
+        }
+        long high = c.rate;
+        assertThat(high).isGreaterThan(64 * MIB);
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.05, MIB, MIB), MIB, true);
+        assertThat(d.action()).isEqualTo(Action.INCREASE);
+        for (int i = 0; i < 2; i++) {
+            step(c, Samples.quiet(P, c.rate / 4, MIB), c.rate / 4, true);
+        }
+        d = step(c, Samples.foreground(P, 40_000, 0.2, MIB, MIB), MIB, true);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+    }
+
+    @Test
+    void psiOnly_decreasesOnIoStallAndIncreasesBelowIt() {
+        AimdController c = new AimdController(opts);
+        Decision d = step(c, Samples.psiOnly(P, 0.6), MIB, true);
+        assertThat(d.action()).isEqualTo(Action.DECREASE);
+        assertThat(d.signals().psiOnly()).isTrue();
+        assertThat(d.reason()).contains("no block device");
+        long r = d.rateBytesPerSecond();
+        d = step(c, Samples.psiOnly(P, 0.05), r / 4, true);
+        assertThat(d.action()).isEqualTo(Action.INCREASE);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(r + opts.additiveStep());
+    }
+}
