@@ -23,9 +23,9 @@ import java.util.stream.Stream;
  * (sfdisk, sgdisk, mkntfs, ntfs-3g, qemu-img), once per recipe version.
  *
  * <p>A fixture is the output directory of {@code scripts/fixtures/RECIPE.sh OUTDIR ARGS...}. It is
- * cached under {@code <repo>/target/fixtures/RECIPE-<hash>/}, where the hash covers the recipe's text,
- * the shared {@code lib.sh} and the arguments, so an edited recipe rebuilds and an unchanged one does
- * not. Builds run in a temporary directory that is renamed into place only when the recipe succeeds;
+ * cached under {@code <repo>/target/fixtures/RECIPE-<hash>/}, where the hash covers the text of every
+ * file in {@code scripts/fixtures/} (recipes call one another) and the arguments, so an edited recipe
+ * rebuilds and an unchanged one does not. Builds run in a temporary directory that is renamed into place only when the recipe succeeds;
  * a file lock serialises concurrent builders (parallel Maven modules, parallel test classes).
  *
  * <p>A missing tool or a failing recipe throws {@link FixtureException} with the recipe's output: a
@@ -196,9 +196,12 @@ public final class Fixtures {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             md.update(Files.readAllBytes(script));
-            Path lib = root.resolve("scripts/fixtures/lib.sh");
-            if (Files.isRegularFile(lib)) {
-                md.update(Files.readAllBytes(lib));
+            // recipes call one another and share lib.sh: any change to any of them rebuilds
+            try (Stream<Path> all = Files.list(script.getParent())) {
+                for (Path p : all.filter(Files::isRegularFile).sorted().toList()) {
+                    md.update(p.getFileName().toString().getBytes(StandardCharsets.UTF_8));
+                    md.update(Files.readAllBytes(p));
+                }
             }
             for (String a : args) {
                 md.update((byte) 0);
