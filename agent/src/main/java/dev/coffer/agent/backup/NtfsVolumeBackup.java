@@ -85,11 +85,13 @@ final class NtfsVolumeBackup {
                 List<String> paths = pathsOf(tree, f);
                 long fp = fingerprint(f);
                 boolean meta = tree.metafile(f);
+                // an orphan's clusters stay in the raw region: a rebuild walks the tree, not the MFT
+                boolean orphan = tree.paths(f).isEmpty() && f.mftRecordNumber() != FileRecord.ROOT;
                 files += paths.size();
-                if (!meta && carry(f, paths, fp, previous)) {
+                if (!meta && !orphan && carry(f, paths, fp, previous)) {
                     continue;
                 }
-                backupRecord(f, paths, fp);
+                backupRecord(f, paths, fp, !orphan);
             }
             ctx.pipeline().finish();
             joinInline(0);
@@ -180,7 +182,7 @@ final class NtfsVolumeBackup {
     }
 
     /** Reads, hashes and catalogs a new or changed record. */
-    private void backupRecord(FileRecord f, List<String> paths, long fp) throws IOException {
+    private void backupRecord(FileRecord f, List<String> paths, long fp, boolean coverable) throws IOException {
         List<StreamInfo> streams = f.dataStreams();
         RecordWork w = new RecordWork(f, paths, fp, streams.size());
         if (streams.isEmpty()) {
@@ -197,8 +199,10 @@ final class NtfsVolumeBackup {
                 long tailEnd = tailEnd(s);
                 ctx.pipeline().submit(tasks, tailEnd, results -> {
                     boolean zero = tailEnd <= 0 || results.isEmpty() || results.get(results.size() - 1).zeroTail();
-                    synchronized (coverage) {
-                        cover(s, zero);
+                    if (coverable) {
+                        synchronized (coverage) {
+                            cover(s, zero);
+                        }
                     }
                     w.streamDone(index, new StreamRecord(s.name(), size, refs(results), runs(s)), zero);
                 });

@@ -1,0 +1,77 @@
+package dev.coffer.agent.cli;
+
+import dev.coffer.agent.config.AgentConfig;
+import dev.coffer.agent.config.ConfigLoader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import picocli.CommandLine.Option;
+
+/**
+ * The options every catalog or destination command shares: {@code --catalog}, {@code --destination}
+ * and credentials, falling back to the agent's config file ({@code --config}, {@code $COFFER_CONFIG},
+ * or {@code /etc/coffer/coffer.yaml} when it exists).
+ */
+public final class SessionOptions {
+    /** Where the agent's config lives when nothing else says. */
+    static final Path DEFAULT_CONFIG = Path.of("/etc/coffer/coffer.yaml");
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Agent config to take the catalog and destination from.")
+    Path config;
+
+    @Option(names = "--catalog", paramLabel = "DB", description = "Catalog database file.")
+    Path catalog;
+
+    @Option(names = "--destination", paramLabel = "DIR|HOST:PORT",
+            description = "A store directory (embedded destination) or a coffer destination server.")
+    String destination;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "Pre-shared token for a remote destination.")
+    Path tokenFile;
+
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "CA that signed the destination's certificate.")
+    Path tlsCa;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Client certificate (mutual TLS).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "Client key (mutual TLS).")
+    Path tlsKey;
+
+    @Option(names = "--plaintext", description = "Plaintext to a loopback destination started with --plaintext-loopback.")
+    boolean plaintext;
+
+    /** The config file in effect, if any. */
+    Optional<AgentConfig> config() throws IOException {
+        Path f = config;
+        if (f == null && System.getenv("COFFER_CONFIG") != null) {
+            f = Path.of(System.getenv("COFFER_CONFIG"));
+        }
+        if (f == null && Files.isRegularFile(DEFAULT_CONFIG)) {
+            f = DEFAULT_CONFIG;
+        }
+        return f == null ? Optional.empty() : Optional.of(ConfigLoader.load(f));
+    }
+
+    /** The catalog file: the option, else the config's; an error naming both ways when neither says. */
+    Path catalogFile() throws IOException {
+        if (catalog != null) {
+            return catalog;
+        }
+        return config().map(AgentConfig::catalog).orElseThrow(() -> new IOException(
+                "no catalog: pass --catalog DB, or --config FILE (or set COFFER_CONFIG)"));
+    }
+
+    /** The destination as given: an explicit option wins over the config. */
+    AgentConfig.Destination destinationSpec() throws IOException {
+        if (destination != null) {
+            boolean remote = destination.matches("(\\[[0-9a-fA-F:]+]|[^/:\\s]+):\\d{1,5}") && !Files.isDirectory(Path.of(destination));
+            return new AgentConfig.Destination(remote ? Optional.empty() : Optional.of(Path.of(destination)),
+                    remote ? Optional.of(destination) : Optional.empty(), Optional.ofNullable(tokenFile),
+                    Optional.ofNullable(tlsCa), Optional.ofNullable(tlsCert), Optional.ofNullable(tlsKey), plaintext);
+        }
+        return config().map(AgentConfig::destination).orElseThrow(() -> new IOException(
+                "no destination: pass --destination DIR|HOST:PORT, or --config FILE (or set COFFER_CONFIG)"));
+    }
+}
