@@ -3,6 +3,7 @@ package dev.coffer.vmdk;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 
 /**
  * Reads one extent: a stretch of one layer of a virtual disk stored in one file (or in none, for
@@ -40,6 +41,28 @@ interface ExtentReader extends Closeable {
 
     /** Reads bytes that {@link #map} reported as DATA into {@code dst} (all of its remaining bytes). */
     void read(long offset, ByteBuffer dst) throws IOException;
+
+    /**
+     * Writes DATA bytes (as {@link #map} reported them) to {@code out}; stored, uncompressed bytes go
+     * straight from the file ({@link FileSource#transferTo}), others through a buffer.
+     */
+    default void transferTo(long offset, long length, WritableByteChannel out) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+        for (long done = 0; done < length; ) {
+            b.clear().limit((int) Math.min(b.capacity(), length - done));
+            read(offset + done, b);
+            b.flip();
+            while (b.hasRemaining()) {
+                out.write(b);
+            }
+            done += b.limit();
+        }
+    }
+
+    /** True when reading costs CPU beyond copying (deflate-compressed grains). */
+    default boolean compressed() {
+        return false;
+    }
 
     /** Grain size in bytes, 0 for extents without grains (flat, zero). */
     long grainSize();

@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -55,6 +56,32 @@ final class FileSource implements ByteSource, Closeable {
             int n = channel.read(dst, pos);
             if (n < 0) {
                 throw new EOFException(path + " at 0x" + Long.toHexString(pos) + ": file shrank while reading");
+            }
+            pos += n;
+        }
+    }
+
+    /**
+     * Writes {@code length} bytes from {@code offset} to {@code out} with {@link FileChannel#transferTo}
+     * (sendfile/splice: no copy through the JVM where the OS can), falling back to copying.
+     */
+    void transferTo(long offset, long length, WritableByteChannel out) throws IOException {
+        if (offset < 0 || length < 0 || offset > size - length) {
+            throw new CorruptImageException(path + " at 0x" + Long.toHexString(offset) + ": transfer of " + length
+                    + " bytes past the end of the file (size 0x" + Long.toHexString(size) + ")");
+        }
+        long pos = offset;
+        long end = offset + length;
+        while (pos < end) {
+            long n = channel.transferTo(pos, end - pos, out);
+            if (n <= 0) {
+                ByteBuffer b = ByteBuffer.allocate((int) Math.min(end - pos, 1 << 20));
+                read(pos, b);
+                b.flip();
+                while (b.hasRemaining()) {
+                    out.write(b);
+                }
+                n = b.limit();
             }
             pos += n;
         }

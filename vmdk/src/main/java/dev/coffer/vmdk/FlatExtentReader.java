@@ -51,6 +51,11 @@ final class FlatExtentReader implements ExtentReader {
     }
 
     @Override
+    public void transferTo(long offset, long length, java.nio.channels.WritableByteChannel out) throws IOException {
+        file.transferTo(start + offset, length, out);
+    }
+
+    @Override
     public long grainSize() {
         return 0;
     }

@@ -190,6 +190,39 @@ abstract class GrainedExtentReader implements ExtentReader {
         }
     }
 
+    @Override
+    public final boolean compressed() {
+        return compressed;
+    }
+
+    @Override
+    public final void transferTo(long offset, long length, java.nio.channels.WritableByteChannel out)
+            throws IOException {
+        if (compressed) {
+            ExtentReader.super.transferTo(offset, length, out);
+            return;
+        }
+        long end = offset + length;
+        while (offset < end) {
+            long grain = offset / grainBytes;
+            long in = offset % grainBytes;
+            long loc = location(grain);
+            if (loc == LOC_UNALLOCATED || loc == LOC_ZERO) {
+                throw new CorruptImageException(file.path() + ": grain " + grain
+                        + " changed from allocated to unallocated while reading");
+            }
+            long n = Math.min(end - offset, grainBytes - in);
+            for (long k = 1; offset + n < end; k++) {
+                if (location(grain + k) != loc + k * grainBytes) {
+                    break;
+                }
+                n += Math.min(end - offset - n, grainBytes);
+            }
+            file.transferTo(loc + in, n, out);
+            offset += n;
+        }
+    }
+
     /** Inflates one compressed grain (zlib stream), into this thread's grain buffer. */
     private byte[] inflate(long grain, long loc) throws IOException {
         GrainBuffer b = inflated.get();

@@ -88,6 +88,16 @@ public final class Layer implements Closeable {
                 + r.describe()).toList();
     }
 
+    /** True when some extent stores deflate-compressed grains (streamOptimized): reading costs CPU. */
+    public boolean compressed() {
+        for (ExtentReader r : readers) {
+            if (r.compressed()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Bytes this layer stores (DATA), excluding zeroed and unallocated grains. Scans the grain tables. */
     public long allocatedBytes() throws IOException {
         long total = 0;
@@ -126,6 +136,19 @@ public final class Layer implements Closeable {
             r.read(in, dst);
             dst.limit(lim);
             offset += n;
+        }
+    }
+
+    /** Writes DATA bytes (as {@link #map} reported them) to {@code out}. */
+    void transferTo(long offset, long length, java.nio.channels.WritableByteChannel out) throws IOException {
+        while (length > 0) {
+            int i = extentAt(offset);
+            long in = offset - starts[i];
+            ExtentReader r = readers[i];
+            long n = Math.min(length, r.size() - in);
+            r.transferTo(in, n, out);
+            offset += n;
+            length -= n;
         }
     }
 

@@ -242,6 +242,17 @@ final class LayerOpener {
         }
 
         @Override
+        public void transferTo(long offset, long length, java.nio.channels.WritableByteChannel out)
+                throws IOException {
+            inner.transferTo(offset, length, out);
+        }
+
+        @Override
+        public boolean compressed() {
+            return inner.compressed();
+        }
+
+        @Override
         public long grainSize() {
             return inner.grainSize();
         }

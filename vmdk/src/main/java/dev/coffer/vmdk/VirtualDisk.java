@@ -3,6 +3,7 @@ package dev.coffer.vmdk;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,6 +19,8 @@ import java.util.Set;
  */
 public final class VirtualDisk implements ByteSource, Closeable {
     private static final byte[] ZEROS = new byte[64 * 1024];
+    /** Shared, never written: duplicates of it are handed to channels as a source of zeros. */
+    private static final ByteBuffer ZERO_BUFFER = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
     private final List<Layer> chain;
     private final Layer[] layers;
@@ -138,6 +141,52 @@ public final class VirtualDisk implements ByteSource, Closeable {
     private static void zero(ByteBuffer dst) {
         while (dst.hasRemaining()) {
             dst.put(ZEROS, 0, Math.min(ZEROS.length, dst.remaining()));
+        }
+    }
+
+    /**
+     * Writes the bytes of {@code [offset, offset + length)} to {@code out}, in order: stored,
+     * uncompressed bytes go straight from their file with {@link java.nio.channels.FileChannel#transferTo}
+     * (no copy through the JVM where the OS can: sendfile/splice/copy_file_range), compressed grains
+     * are inflated, and zeros are written from a shared zero buffer. Not for concurrent use on one
+     * {@code out}; the disk itself stays safe for other readers.
+     */
+    public void transferTo(long offset, long length, WritableByteChannel out) throws IOException {
+        checkRange(offset, length);
+        transferFrom(0, offset, length, out);
+    }
+
+    private void transferFrom(int level, long offset, long length, WritableByteChannel out) throws IOException {
+        if (level == layers.length) {
+            writeZeros(length, out);
+            return;
+        }
+        Layer l = layers[level];
+        long end = offset + length;
+        while (offset < end) {
+            if (offset >= l.size()) {
+                writeZeros(end - offset, out);
+                return;
+            }
+            long run = l.map(offset, Math.min(end, l.size()) - offset);
+            long n = ExtentReader.lengthOf(run);
+            switch (ExtentReader.kindOf(run)) {
+                case ExtentReader.DATA -> l.transferTo(offset, n, out);
+                case ExtentReader.ZERO -> writeZeros(n, out);
+                default -> transferFrom(level + 1, offset, n, out);
+            }
+            offset += n;
+        }
+    }
+
+    private static void writeZeros(long length, WritableByteChannel out) throws IOException {
+        while (length > 0) {
+            ByteBuffer z = ZERO_BUFFER.duplicate();
+            z.limit((int) Math.min(z.capacity(), length));
+            length -= z.remaining();
+            while (z.hasRemaining()) {
+                out.write(z);
+            }
         }
     }
 

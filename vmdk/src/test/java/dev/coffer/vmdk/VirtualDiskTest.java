@@ -144,6 +144,25 @@ class VirtualDiskTest {
     }
 
     @Test
+    void transferTo_writesTheSameBytesAsRead() throws IOException {
+        Path dir = Fixtures.build("vmdk-set", "mbr");
+        for (String image : List.of("chain/snap2.vmdk", "streamOptimized/disk.vmdk", "twoGbMaxExtentFlat/disk.vmdk",
+                "twoGbMaxExtentSparse/disk.vmdk")) {
+            Path vmdk = dir.resolve(image);
+            Path out = tmp.resolve("t.raw");
+            try (VirtualDisk disk = VirtualDisk.open(vmdk);
+                    FileChannel ch = FileChannel.open(out, java.nio.file.StandardOpenOption.CREATE,
+                            java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                long third = disk.size() / 3 + 4321;
+                disk.transferTo(0, third, ch);
+                disk.transferTo(third, disk.size() - third, ch);
+                assertThat(disk.chain().get(0).compressed()).isEqualTo(image.startsWith("stream"));
+            }
+            assertThat(Fixtures.md5(out)).as(image).isEqualTo(Oracle.qemuRawMd5(vmdk, tmp));
+        }
+    }
+
+    @Test
     void openRaw_isOneFlatLayer() throws IOException {
         Path raw = Fixtures.build("vmdk-set", "mbr").resolve("disk.raw");
         try (VirtualDisk disk = VirtualDisk.openRaw(raw)) {

@@ -29,9 +29,11 @@ import picocli.CommandLine.Option;
  * {@code coffer image cat DISK}: the whole virtual disk as raw bytes on standard output (or a file),
  * the same bytes {@code qemu-img convert -O raw} writes.
  *
- * <p>Chunks are read ahead in parallel by {@code --threads} readers into pooled direct buffers and
- * written in order through a {@link FileChannel}; chunks the allocation map says hold no data are
- * written from one shared zero buffer without reading anything.
+ * <p>Uncompressed disks stream through {@link VirtualDisk#transferTo} (zero-copy from the extent
+ * files to stdout). Compressed (streamOptimized) disks are inflated ahead in parallel by
+ * {@code --threads} readers into pooled direct buffers and written in order through a
+ * {@link FileChannel}; chunks the allocation map says hold no data are written from one shared zero
+ * buffer without reading anything.
  */
 @Command(name = "cat", description = "Write the whole virtual disk as raw bytes to stdout (or -o FILE).")
 final class ImageCatCommand implements Callable<Integer> {
@@ -74,8 +76,22 @@ final class ImageCatCommand implements Callable<Integer> {
     /** One chunk read ahead; {@code pooled} buffers go back to the pool once written. */
     private record Chunk(ByteBuffer buf, boolean pooled) {}
 
-    /** Writes every byte of {@code d} to {@code out} in order, reading up to {@code threads} chunks ahead. */
+    /**
+     * Writes every byte of {@code d} to {@code out} in order. A disk without compressed grains goes
+     * through {@link VirtualDisk#transferTo} (stored bytes move file-to-stdout inside the kernel, so
+     * one thread is enough); a streamOptimized disk is inflated by {@code threads} readers up to
+     * {@code 2 * threads} chunks ahead.
+     */
     static void cat(VirtualDisk d, WritableByteChannel out, int threads, int chunk) throws IOException {
+        if (d.chain().stream().noneMatch(dev.coffer.vmdk.Layer::compressed)) {
+            d.transferTo(0, d.size(), out);
+            return;
+        }
+        catParallel(d, out, threads, chunk);
+    }
+
+    /** Reads ahead in parallel into pooled direct buffers and writes them in order. */
+    static void catParallel(VirtualDisk d, WritableByteChannel out, int threads, int chunk) throws IOException {
         int readers = Math.max(1, threads);
         int depth = readers * 2;
         long size = d.size();

@@ -68,7 +68,7 @@ final class ImageMapCommand implements Callable<Integer> {
                     perLayer[r.layer()] += r.length();
                 }
             }
-            for (int i = 0; i < chain.size(); i++) {
+            for (int i = 0; i < (leaf ? 1 : chain.size()); i++) {
                 out.printf("layer %d %s: %s of data%n", i, chain.get(i).path().getFileName(),
                         ImageCommand.human(perLayer[i]));
             }
