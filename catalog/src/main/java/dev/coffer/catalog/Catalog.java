@@ -542,7 +542,7 @@ public final class Catalog implements AutoCloseable {
                     }
                 }
             }
-            deleteVersions(con, doomed);
+            deleteVersions(con, doomed, true);
             deleteRegions(con, "SELECT id, blocks FROM region WHERE backup_id = ?", backupId);
             return null;
         });
@@ -611,26 +611,31 @@ public final class Catalog implements AutoCloseable {
     }
 
     /**
-     * Records that {@code destination} durably stored these blocks (which must be known: put or
-     * referenced before).
+     * Records that {@code destination} durably stored these blocks, inserting blocks the catalog does not
+     * know yet (reference count 0 until a stream or region lists them). One transaction; the batch is
+     * applied in SHA-256 order so each page of the block table is written once.
      */
     public void markStored(String destination, Collection<StoredBlock> stored) throws CatalogException {
         require(destination != null && !destination.isEmpty(), "destination name");
+        List<StoredBlock> sorted = new ArrayList<>(stored);
+        sorted.sort((a, b) -> Arrays.compareUnsigned(a.block().sha256(), b.block().sha256()));
         write("mark blocks stored at " + destination, con -> {
             long dest = destinationId(con, destination);
-            try (PreparedStatement ps = con.prepareStatement("UPDATE block SET destination_id = ?, stored_size = ?,"
-                    + " codec = ?, locator = ? WHERE sha256 = ?")) {
-                for (StoredBlock s : stored) {
-                    ps.setLong(1, dest);
-                    ps.setLong(2, s.storedSize());
-                    ps.setString(3, s.codec());
-                    ps.setBytes(4, s.locator());
-                    ps.setBytes(5, s.sha256());
-                    if (ps.executeUpdate() != 1) {
-                        throw new CatalogException(file + ": block " + hex(s.sha256())
-                                + " marked stored at " + destination + " is not in the catalog");
-                    }
+            try (PreparedStatement ps = con.prepareStatement("INSERT INTO block(sha256, md5, size, refs, destination_id,"
+                    + " stored_size, codec, locator) VALUES(?,?,?,0,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET"
+                    + " destination_id = excluded.destination_id, stored_size = excluded.stored_size,"
+                    + " codec = excluded.codec, locator = excluded.locator")) {
+                for (StoredBlock s : sorted) {
+                    ps.setBytes(1, s.block().sha256());
+                    ps.setBytes(2, s.block().md5());
+                    ps.setLong(3, s.block().sizeBytes());
+                    ps.setLong(4, dest);
+                    ps.setLong(5, s.storedSize());
+                    ps.setString(6, s.codec());
+                    ps.setBytes(7, s.locator());
+                    ps.addBatch();
                 }
+                ps.executeBatch();
             }
             return null;
         });
@@ -1324,10 +1329,8 @@ public final class Catalog implements AutoCloseable {
         return con;
     }
 
-    /** Writer lock, for {@link FileIngest}. */
-    ReentrantLock writeLock() {
-        return writeLock;
-    }
+    /** Numbers the per-ingest temporary tables of pending block references. */
+    final java.util.concurrent.atomic.AtomicLong ingestSeq = new java.util.concurrent.atomic.AtomicLong();
 
     static CatalogException translate(Path file, String what, SQLException e) {
         String msg = file + ": " + what + ": " + e.getMessage();
@@ -1356,16 +1359,22 @@ public final class Catalog implements AutoCloseable {
 
     /** Undoes everything a running backup wrote to versions, streams, regions and block attribution. */
     private void undo(Connection con, long backupId) throws SQLException, CatalogException {
-        List<Long> added = new ArrayList<>();
-        try (PreparedStatement ps = con.prepareStatement("SELECT id FROM version WHERE valid_from = ?")) {
+        // Block references of a volume are counted when its ingest finishes (FileIngest.finish merges them);
+        // versions of a volume whose ingest never finished hold no counted references.
+        List<Long> counted = new ArrayList<>();
+        List<Long> uncounted = new ArrayList<>();
+        try (PreparedStatement ps = con.prepareStatement("SELECT v.id, EXISTS (SELECT 1 FROM backup_volume bv"
+                + " WHERE bv.backup_id = ?1 AND bv.volume_id = d.volume_id) FROM version v JOIN dir d ON d.id = v.dir_id"
+                + " WHERE v.valid_from = ?1")) {
             ps.setLong(1, backupId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    added.add(rs.getLong(1));
+                    (rs.getInt(2) != 0 ? counted : uncounted).add(rs.getLong(1));
                 }
             }
         }
-        deleteVersions(con, added);
+        deleteVersions(con, counted, true);
+        deleteVersions(con, uncounted, false);
         try (PreparedStatement ps = con.prepareStatement("UPDATE version SET valid_to = NULL WHERE valid_to = ?")) {
             ps.setLong(1, backupId);
             ps.executeUpdate();
@@ -1381,8 +1390,8 @@ public final class Catalog implements AutoCloseable {
         }
     }
 
-    /** Deletes versions and their streams, decrementing the reference count of every block they list. */
-    private void deleteVersions(Connection con, List<Long> ids) throws SQLException, CatalogException {
+    /** Deletes versions and their streams, decrementing (when {@code counted}) the reference count of every block they list. */
+    private void deleteVersions(Connection con, List<Long> ids, boolean counted) throws SQLException, CatalogException {
         try (PreparedStatement sel = con.prepareStatement("SELECT name, blocks FROM stream WHERE version_id = ?");
                 PreparedStatement dec = con.prepareStatement("UPDATE block SET refs = refs - 1 WHERE sha256 = ?");
                 PreparedStatement delS = con.prepareStatement("DELETE FROM stream WHERE version_id = ?");
@@ -1391,7 +1400,9 @@ public final class Catalog implements AutoCloseable {
                 sel.setLong(1, id);
                 try (ResultSet rs = sel.executeQuery()) {
                     while (rs.next()) {
-                        decrement(dec, rs.getBytes(2), "stream '" + rs.getString(1) + "' of version " + id);
+                        if (counted) {
+                            decrement(dec, rs.getBytes(2), "stream '" + rs.getString(1) + "' of version " + id);
+                        }
                     }
                 }
                 delS.setLong(1, id);

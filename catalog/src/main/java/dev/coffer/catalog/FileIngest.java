@@ -30,9 +30,11 @@ public final class FileIngest implements AutoCloseable {
     private final long backupId;
     private final long volumeId;
     private final int batchFiles;
-    private final List<FileRecord> pending = new ArrayList<>();
+    private final List<FileRecord> batch = new ArrayList<>();
     private final BitSet carried = new BitSet();
     private final Map<String, Long> dirIds = new HashMap<>();
+    /** Temporary table (writer connection) of this ingest's block references not yet merged into {@code block}. */
+    private final String pending;
     private long added;
     private long carriedCount;
     private boolean finished;
@@ -42,6 +44,7 @@ public final class FileIngest implements AutoCloseable {
         this.backupId = backupId;
         this.volumeId = volumeId;
         this.batchFiles = batchFiles;
+        this.pending = "temp.pending_blocks_" + catalog.ingestSeq.incrementAndGet();
     }
 
     /** The backup this ingest writes into. */
@@ -63,8 +66,8 @@ public final class FileIngest implements AutoCloseable {
     public void add(FileRecord file) throws CatalogException {
         checkOpen();
         Paths2.check(file.path());
-        pending.add(file);
-        if (pending.size() >= batchFiles) {
+        batch.add(file);
+        if (batch.size() >= batchFiles) {
             flush();
         }
     }
@@ -84,16 +87,16 @@ public final class FileIngest implements AutoCloseable {
     /** Writes the buffered files now, in one transaction. */
     public void flush() throws CatalogException {
         checkOpen();
-        if (pending.isEmpty()) {
+        if (batch.isEmpty()) {
             return;
         }
-        List<FileRecord> batch = new ArrayList<>(pending);
-        pending.clear();
-        catalog.write("ingest " + batch.size() + " files into backup " + backupId, con -> {
-            writeBatch(con, batch);
+        List<FileRecord> files = new ArrayList<>(batch);
+        batch.clear();
+        catalog.write("ingest " + files.size() + " files into backup " + backupId, con -> {
+            writeBatch(con, files);
             return null;
         });
-        added += batch.size();
+        added += files.size();
     }
 
     /**
@@ -149,6 +152,18 @@ public final class FileIngest implements AutoCloseable {
                     }
                 }
             }
+            // Count this volume's block references now, in SHA-256 order: random-key inserts batch by batch
+            // would rewrite most pages of the block table on every commit (docs/perf/catalog.md). The pending
+            // table is an append-only log; grouping it here costs one in-memory sort.
+            createPending(con);
+            try (PreparedStatement ps = con.prepareStatement("INSERT INTO block(sha256, md5, size, first_backup, refs)"
+                    + " SELECT sha, min(md5), min(size), ?, count(*) FROM " + pending + " GROUP BY sha ORDER BY sha"
+                    + " ON CONFLICT(sha256) DO UPDATE SET refs = refs + excluded.refs,"
+                    + " first_backup = coalesce(first_backup, excluded.first_backup)")) {
+                ps.setLong(1, backupId);
+                ps.executeUpdate();
+            }
+            Catalog.exec(con, "DROP TABLE " + pending);
             try (PreparedStatement ps = con.prepareStatement("INSERT INTO backup_volume(backup_id, volume_id, added,"
                     + " carried, closed) VALUES(?,?,?,?,?)")) {
                 ps.setLong(1, backupId);
@@ -163,11 +178,26 @@ public final class FileIngest implements AutoCloseable {
         return new IngestResult(added, carriedCount, closed);
     }
 
-    /** Drops what is buffered and unfinished; rows already written stay until the backup is completed or failed. */
+    /**
+     * Drops what is buffered of an unfinished ingest; rows already written stay (uncounted) until the backup
+     * is marked failed. After {@link #finish} it does nothing.
+     */
     @Override
-    public void close() {
-        pending.clear();
+    public void close() throws CatalogException {
+        if (finished) {
+            return;
+        }
+        batch.clear();
         finished = true;
+        catalog.write("drop pending blocks", con -> {
+            Catalog.exec(con, "DROP TABLE IF EXISTS " + pending);
+            return null;
+        });
+    }
+
+    private void createPending(Connection con) throws SQLException {
+        Catalog.exec(con, "CREATE TABLE IF NOT EXISTS " + pending
+                + "(sha BLOB NOT NULL, md5 BLOB NOT NULL, size INTEGER NOT NULL)");
     }
 
     private void checkOpen() {
@@ -183,6 +213,7 @@ public final class FileIngest implements AutoCloseable {
         if (names.size() > Catalog.NAME_CACHE_MAX) {
             names.clear();
         }
+        createPending(con);
         try (PreparedStatement state = con.prepareStatement("SELECT state FROM backup WHERE id = ?")) {
             state.setLong(1, backupId);
             try (ResultSet rs = state.executeQuery()) {
@@ -201,7 +232,8 @@ public final class FileIngest implements AutoCloseable {
                         + " VALUES(?,?,?,?,NULL,?,?,?,?,?,?,?,?,?,?,?)");
                 PreparedStatement insStream = con.prepareStatement(
                         "INSERT INTO stream(version_id, name, size, blocks, runs) VALUES(?,?,?,?,?)");
-                PreparedStatement upBlock = con.prepareStatement(Catalog.BLOCK_UPSERT)) {
+                PreparedStatement upBlock = con.prepareStatement("INSERT INTO " + pending + "(sha, md5, size)"
+                        + " VALUES(?,?,?)")) {
             List<String> newNames = new ArrayList<>();
             for (FileRecord f : batch) {
                 String[] dn = Paths2.split(f.path());
@@ -248,7 +280,9 @@ public final class FileIngest implements AutoCloseable {
                     insStream.setBytes(5, Blobs.encodeRuns(s.runs()));
                     insStream.addBatch();
                     for (BlockRef r : s.blocks()) {
-                        Catalog.bindBlockUpsert(upBlock, r.block(), backupId);
+                        upBlock.setBytes(1, r.block().sha256());
+                        upBlock.setBytes(2, r.block().md5());
+                        upBlock.setLong(3, r.block().sizeBytes());
                         upBlock.addBatch();
                     }
                 }

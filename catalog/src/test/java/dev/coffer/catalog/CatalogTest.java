@@ -215,15 +215,17 @@ class CatalogTest {
         assertThat(bl).extracting(FileBlock::sizeBytes).containsExactly(7L, 8L);
         assertThat(bl).extracting(FileBlock::storedSize).containsExactly(-1L, -1L);
 
-        cat.markStored("dest-a", List.of(new StoredBlock(block("bravo-1").sha256(), 6, "zstd", new byte[] {1, 2})));
+        cat.markStored("dest-a", List.of(new StoredBlock(block("bravo-1"), 6, "zstd", new byte[] {1, 2})));
         bl = cat.blocks(b2, vol, "/docs/b.txt", "");
         assertThat(bl.get(0).storedSize()).isEqualTo(6);
         assertThat(bl.get(0).codec()).isEqualTo("zstd");
         assertThat(cat.knownStored("dest-a", List.of(block("bravo-1").sha256(), block("bravo-2").sha256(),
                 new byte[32])).toString()).isEqualTo("{0}");
         assertThat(cat.knownStored("dest-b", List.of(block("bravo-1").sha256())).isEmpty()).isTrue();
-        assertThatThrownBy(() -> cat.markStored("dest-a", List.of(new StoredBlock(new byte[32], 1, "none", null))))
-                .isInstanceOf(CatalogException.class).hasMessageContaining("not in the catalog");
+        // a block acknowledged before any stream lists it is known, stored, and unreferenced
+        cat.markStored("dest-a", List.of(new StoredBlock(block("uploaded-early"), 3, "none", null)));
+        assertThat(cat.knownStored("dest-a", List.of(block("uploaded-early").sha256())).get(0)).isTrue();
+        assertThat(cat.refCount(block("uploaded-early").sha256())).isZero();
         assertThatThrownBy(() -> cat.blocks(b2, vol, "/docs/b.txt", "ads")).isInstanceOf(NoSuchPathException.class);
     }
 
@@ -279,7 +281,7 @@ class CatalogTest {
             in.add(file("/e.txt", 60, 1, "echo-echo", "alpha"));
             in.finish();
         }
-        cat.markStored("dest-a", List.of(new StoredBlock(block("echo-echo").sha256(), 4, "zstd", null)));
+        cat.markStored("dest-a", List.of(new StoredBlock(block("echo-echo"), 4, "zstd", null)));
         BackupInfo info = cat.markComplete(b, T0.plusSeconds(99));
         assertThat(info.newBytes()).isEqualTo(9);
         assertThat(info.storedBytes()).isEqualTo(4);
