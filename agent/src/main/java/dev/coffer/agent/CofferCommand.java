@@ -14,7 +14,11 @@ import picocli.CommandLine.Command;
         versionProvider = CofferCommand.Version.class,
         description = "Controller-side backup of VMware virtual machines: reads VMDKs where they lie,"
                 + " catalogs every NTFS file, and sends only the blocks the destination lacks.",
-        subcommands = {DemoCommand.class, dev.coffer.agent.image.ImageCommand.class, dev.coffer.agent.fs.FsCommand.class, CdsTrainCommand.class, dev.coffer.agent.restore.TargetCommand.class,
+        subcommands = {DemoCommand.class, dev.coffer.agent.cli.BackupCommand.class,
+                dev.coffer.agent.cli.BackupsCommand.class, dev.coffer.agent.cli.LsCommand.class,
+                dev.coffer.agent.cli.FindCommand.class, dev.coffer.agent.cli.HistoryCommand.class,
+                dev.coffer.agent.cli.DiffCommand.class, dev.coffer.agent.cli.VerifyCommand.class,
+                dev.coffer.agent.image.ImageCommand.class, dev.coffer.agent.fs.FsCommand.class, CdsTrainCommand.class, dev.coffer.agent.restore.TargetCommand.class,
                 CommandLine.HelpCommand.class})
 public final class CofferCommand implements Runnable {
     @CommandLine.Spec
@@ -26,7 +30,7 @@ public final class CofferCommand implements Runnable {
         cli.setExecutionExceptionHandler(CofferCommand::handleFailure);
         cli.setParameterExceptionHandler((ex, args) -> {
             ex.getCommandLine().getErr().println("coffer: " + ex.getMessage());
-            ex.getCommandLine().getErr().println("Try 'coffer " + ex.getCommandLine().getCommandName()
+            ex.getCommandLine().getErr().println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName()
                     + " --help' for usage.");
             return ExitCodes.USAGE;
         });

@@ -30,10 +30,14 @@ final class DedupSink implements BlockSink, AutoCloseable {
 
     private record Pending(BlockHash hash, ByteBuffer data, CompletableFuture<Void> released) {}
 
+    /** The destination's answer for a batch: which of {@code asked} it already holds. */
+    private record Answer(List<Pending> asked, BitSet present) {}
+
     private final Catalog catalog;
     private final String destinationName;
     private final Destination destination;
-    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    /** Offers ({@link Pending}) and lookup answers ({@link Answer}), handled in order by one thread. */
+    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     /** Every SHA-256 this backup has handled, so duplicates within it cost one lookup at most. */
     private final ConcurrentHashMap<ByteBuffer, Boolean> seen = new ConcurrentHashMap<>();
     private final List<StoredBlock> stored = new ArrayList<>();
@@ -78,35 +82,55 @@ final class DedupSink implements BlockSink, AutoCloseable {
         List<Pending> batch = new ArrayList<>(BATCH);
         try {
             while (!closing || !queue.isEmpty()) {
-                Pending first = queue.poll(50, TimeUnit.MILLISECONDS);
+                Object first = queue.poll(50, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
                 }
-                batch.add(first);
+                if (first instanceof Answer a) {
+                    send(a);
+                    continue;
+                }
+                batch.add((Pending) first);
                 long deadline = System.nanoTime() + LINGER_MICROS * 1000;
                 while (batch.size() < BATCH) {
                     long wait = deadline - System.nanoTime();
-                    Pending next = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+                    Object next = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
                     if (next == null) {
                         break;
                     }
-                    batch.add(next);
+                    if (next instanceof Answer a) {
+                        send(a);
+                    } else {
+                        batch.add((Pending) next);
+                    }
                 }
-                handle(batch);
+                lookUp(List.copyOf(batch));
                 batch.clear();
             }
         } catch (Throwable e) {
-            failure.compareAndSet(null, e);
-            for (Pending p : batch) {
+            failAll(e, batch);
+        }
+    }
+
+    private void failAll(Throwable e, List<Pending> batch) {
+        failure.compareAndSet(null, e);
+        for (Pending p : batch) {
+            p.released().completeExceptionally(e);
+        }
+        for (Object o; (o = queue.poll()) != null; ) {
+            if (o instanceof Pending p) {
                 p.released().completeExceptionally(e);
-            }
-            for (Pending p; (p = queue.poll()) != null; ) {
-                p.released().completeExceptionally(e);
+            } else if (o instanceof Answer a) {
+                a.asked().forEach(p -> p.released().completeExceptionally(e));
             }
         }
     }
 
-    private void handle(List<Pending> batch) throws Exception {
+    /**
+     * Asks the catalog (synchronously: a local index) and then the destination (asynchronously, so
+     * several batches are in flight) which blocks of the batch are already stored.
+     */
+    private void lookUp(List<Pending> batch) throws Exception {
         List<byte[]> shas = new ArrayList<>(batch.size());
         for (Pending p : batch) {
             shas.add(p.hash().sha256());
@@ -126,14 +150,27 @@ final class DedupSink implements BlockSink, AutoCloseable {
         if (ask.isEmpty()) {
             return;
         }
-        BitSet has = destination.has(askShas).get();
-        for (int i = 0; i < ask.size(); i++) {
-            Pending p = ask.get(i);
-            if (has.get(i)) {
+        // the answer comes back through the queue: puts are issued from this thread only, never
+        // from the destination's callback threads (a put may wait for its in-flight budget)
+        destination.has(askShas).whenComplete((present, ex) -> {
+            if (ex != null) {
+                failure.compareAndSet(null, ex);
+                ask.forEach(p -> p.released().completeExceptionally(ex));
+            } else {
+                queue.add(new Answer(ask, present));
+            }
+        });
+    }
+
+    /** Sends the blocks of an answered batch that the destination lacks. */
+    private void send(Answer a) {
+        for (int i = 0; i < a.asked().size(); i++) {
+            Pending p = a.asked().get(i);
+            if (a.present().get(i)) {
                 blocksKnown.incrementAndGet();
                 synchronized (stored) {
-                    // known to the destination but not to the catalog: learn it (no size known; raw assumed)
-                    stored.add(new StoredBlock(p.hash().sha256(), p.data().remaining(), "unknown", null));
+                    // known to the destination but not to the catalog: learn it (raw size assumed)
+                    stored.add(new StoredBlock(block(p), p.data().remaining(), "unknown", null));
                 }
                 p.released().complete(null);
                 continue;
@@ -149,12 +186,16 @@ final class DedupSink implements BlockSink, AutoCloseable {
                 bytesNew.addAndGet(raw);
                 bytesSentStored.addAndGet(r.storedLength());
                 synchronized (stored) {
-                    stored.add(new StoredBlock(p.hash().sha256(), r.storedLength(), r.codec().name().toLowerCase(
+                    stored.add(new StoredBlock(block(p), r.storedLength(), r.codec().name().toLowerCase(
                             java.util.Locale.ROOT), null));
                 }
                 p.released().complete(null);
             });
         }
+    }
+
+    private static dev.coffer.catalog.Block block(Pending p) {
+        return new dev.coffer.catalog.Block(p.hash().sha256(), p.hash().md5(), p.data().remaining());
     }
 
     /** The blocks this backup learned are stored at the destination (to record in the catalog). */

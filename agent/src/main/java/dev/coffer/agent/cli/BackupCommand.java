@@ -1,0 +1,198 @@
+package dev.coffer.agent.cli;
+
+import dev.coffer.agent.ExitCodes;
+import dev.coffer.agent.backup.BackupJob;
+import dev.coffer.agent.backup.BackupOptions;
+import dev.coffer.agent.backup.Counters;
+import dev.coffer.agent.discovery.Discovery;
+import dev.coffer.agent.discovery.DiscoveryException;
+import dev.coffer.agent.discovery.VirtualMachine;
+import dev.coffer.agent.pit.LiveSource;
+import dev.coffer.agent.pit.PointInTime;
+import dev.coffer.agent.pit.ReflinkCloneSource;
+import dev.coffer.agent.pit.StorageSnapshotSource;
+import dev.coffer.agent.pit.VmSnapshotSource;
+import dev.coffer.vmdk.VirtualDisk;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Map.Entry;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code coffer backup VMFOLDER|DISK}: one backup now, with progress on a terminal and a summary. */
+@Command(name = "backup", mixinStandardHelpOptions = true,
+        description = "Back up a VM folder (its .vmx names the disks) or a single virtual disk.")
+public final class BackupCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    SessionOptions session;
+
+    @Parameters(index = "0", paramLabel = "VMFOLDER|DISK")
+    Path target;
+
+    @Option(names = "--source", paramLabel = "KIND", defaultValue = "auto",
+            description = "Point in time: auto (frozen parents of an active VM snapshot, else live), live,"
+                    + " vm-snapshot, reflink, storage-snapshot. Default: ${DEFAULT-VALUE}.")
+    String source;
+
+    @Option(names = "--snapshot", paramLabel = "NAME", description = "The storage snapshot to read (storage-snapshot).")
+    String snapshot;
+
+    @Option(names = "--snapshot-template", paramLabel = "TEMPLATE", defaultValue = "{datastore}/.snapshot/{snapshot}",
+            description = "Where storage snapshots appear. Default: ${DEFAULT-VALUE}.")
+    String snapshotTemplate;
+
+    @Option(names = "--block-size", paramLabel = "BYTES", description = "Block size, a power of two (e.g. 1MiB).")
+    String blockSize;
+
+    @Option(names = "--policy", paramLabel = "NAME", defaultValue = "manual", description = "Recorded with the backup.")
+    String policy;
+
+    @Option(names = "--json", description = "Print the summary as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Path abs = target.toAbsolutePath().normalize();
+        Path datastore;
+        VirtualMachine vm;
+        if (Files.isDirectory(abs)) {
+            Path vmx = Discovery.findVmx(abs);
+            if (vmx == null) {
+                throw new DiscoveryException(abs + ": no .vmx in this folder (give a VM folder or a .vmdk)");
+            }
+            datastore = abs.getParent();
+            vm = Discovery.load(datastore, vmx);
+        } else if (Files.isRegularFile(abs)) {
+            Path folder = abs.getParent();
+            datastore = folder.getParent() != null ? folder.getParent() : folder;
+            String name = abs.getFileName().toString().replaceFirst("\\.vmdk$", "");
+            vm = new VirtualMachine(folder, abs, name, "", List.of(new VirtualMachine.VmDisk("disk", abs)),
+                    List.of(), Map.of());
+        } else {
+            throw new java.nio.file.NoSuchFileException(abs.toString());
+        }
+        BackupOptions options = BackupOptions.defaults();
+        if (blockSize != null) {
+            long bytes = Sizes.parse(blockSize, "--block-size");
+            try {
+                options = options.withBlockBytes((int) Math.min(bytes, Integer.MAX_VALUE));
+            } catch (IllegalArgumentException e) {
+                throw new IOException("--block-size: " + e.getMessage());
+            }
+        }
+        Counters counters = new Counters();
+        AtomicBoolean cancelled = new AtomicBoolean();
+        Thread hook = new Thread(() -> cancelled.set(true));
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (Session s = Session.open(session, true); PointInTime pit = pointInTime(datastore, vm)) {
+            if (pit instanceof LiveSource && !json) {
+                spec.commandLine().getErr().println("coffer: reading live files; this backup is crash-inconsistent"
+                        + " (use --source vm-snapshot, reflink or storage-snapshot for a consistent one)");
+            }
+            BackupJob job = new BackupJob(s.catalog(), s.destination(), s.destinationName(), options, Clock.systemUTC());
+            BackupJob.Report r;
+            try (Progress p = Progress.start("backup", () -> new Progress.Snapshot(
+                    counters.bytesRead.get() + counters.bytesCarried.get(), counters.bytesPlanned.get(),
+                    String.format(Locale.ROOT, "%,d files", counters.files.get())))) {
+                r = job.run(datastore, vm, pit, policy, counters, cancelled::get);
+            }
+            print(r, vm, pit);
+            return r.complete() ? ExitCodes.OK : ExitCodes.PARTIAL;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting (SIGINT): the job saw the flag
+            }
+        }
+    }
+
+    private PointInTime pointInTime(Path datastore, VirtualMachine vm) throws IOException {
+        switch (source) {
+            case "live":
+                return new LiveSource();
+            case "vm-snapshot":
+                return new VmSnapshotSource();
+            case "reflink":
+                return new ReflinkCloneSource(datastore, Long.toString(System.currentTimeMillis()));
+            case "storage-snapshot":
+                if (snapshot == null) {
+                    throw new IOException("--source storage-snapshot needs --snapshot NAME");
+                }
+                return new StorageSnapshotSource(datastore, snapshotTemplate, snapshot);
+            case "auto":
+                for (VirtualMachine.VmDisk d : vm.disks()) {
+                    try (VirtualDisk disk = VirtualDisk.open(d.leaf())) {
+                        if (disk.chain().size() < 2) {
+                            return new LiveSource();
+                        }
+                    } catch (IOException e) {
+                        return new LiveSource(); // the disk's own error is reported by the backup
+                    }
+                }
+                return vm.disks().isEmpty() ? new LiveSource() : new VmSnapshotSource();
+            default:
+                throw new IOException("--source: expected auto, live, vm-snapshot, reflink or storage-snapshot, found \""
+                        + source + "\"");
+        }
+    }
+
+    private void print(BackupJob.Report r, VirtualMachine vm, PointInTime pit) throws IOException {
+        var out = spec.commandLine().getOut();
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("backup", r.backupId());
+            m.put("vm", vm.displayName());
+            m.put("complete", r.complete());
+            m.put("consistency", pit.consistency());
+            m.put("seconds", r.elapsed().toMillis() / 1000.0);
+            m.put("files", r.files());
+            m.put("bytesRead", r.bytesRead());
+            m.put("bytesCarried", r.bytesCarried());
+            m.put("bytesNew", r.bytesNew());
+            m.put("bytesSent", r.bytesSent());
+            m.put("disks", r.disks().stream().map(d -> {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("slot", d.slot());
+                x.put("file", d.leaf().toString());
+                x.put("ok", d.ok());
+                x.put("error", d.error());
+                x.put("warnings", d.warnings());
+                return x;
+            }).toList());
+            Json.print(out, m);
+            return;
+        }
+        out.printf(Locale.ROOT, "backup %d of \"%s\" %s in %.1f s (%s)%n", r.backupId(), vm.displayName(),
+                r.complete() ? "complete" : "PARTIAL", r.elapsed().toMillis() / 1000.0, pit.consistency());
+        for (BackupJob.DiskOutcome d : r.disks()) {
+            out.printf("  disk %-8s %s%n", d.slot(), d.ok() ? "ok  " + d.leaf().getFileName() : "FAILED  " + d.error());
+            for (String w : d.warnings()) {
+                out.printf("           warning: %s%n", w);
+            }
+        }
+        Map<String, String> rows = new LinkedHashMap<>();
+        rows.put("files", String.format(Locale.ROOT, "%,d", r.files()));
+        rows.put("read", Table.bytes(r.bytesRead()) + " (unchanged files not read: " + Table.bytes(r.bytesCarried()) + ")");
+        rows.put("new", Table.bytes(r.bytesNew()) + ", sent " + Table.bytes(r.bytesSent()) + " after compression");
+        for (Entry<String, String> e : rows.entrySet()) {
+            out.printf("  %-8s %s%n", e.getKey(), e.getValue());
+        }
+        out.flush();
+    }
+}
