@@ -192,8 +192,16 @@ public final class HttpTargetClient implements RestoreTarget {
         String last = null;
         long started = System.nanoTime();
         for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
+            HttpResponse<byte[]> r = null;
             try {
-                HttpResponse<byte[]> r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+                r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+            } catch (IOException e) {
+                last = e.toString();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RestoreException(Code.UNAVAILABLE, what + " at " + base + ": interrupted", e);
+            }
+            if (r != null) {
                 if (r.statusCode() < 300) {
                     return r;
                 }
@@ -202,11 +210,6 @@ public final class HttpTargetClient implements RestoreTarget {
                     throw e;
                 }
                 last = e.getMessage();
-            } catch (IOException e) {
-                last = e.toString();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new RestoreException(Code.UNAVAILABLE, what + " at " + base + ": interrupted", e);
             }
             if (attempt < options.maxAttempts()) {
                 log.debug("restore target retry what={} attempt={} backoffMs={} error={}", what, attempt, backoff, last);

@@ -94,8 +94,9 @@ final class TargetHttpHandler extends ChannelInboundHandlerAdapter {
                     r = serve(req);
                 } catch (RestoreException e) {
                     r = error(e);
-                } catch (RuntimeException e) {
-                    log.warn("restore target request failed uri={} error={}", req.uri(), e.toString());
+                } catch (RuntimeException | Error e) {
+                    // Whatever went wrong, the client gets an answer: a request left unanswered would stall the connection.
+                    log.error("restore target request failed uri={} error={}", req.uri(), e.toString(), e);
                     r = error(new RestoreException(Code.IO_ERROR, "internal error: " + e));
                 } finally {
                     req.release();

@@ -81,6 +81,8 @@ public final class TargetServer implements Closeable {
     private ExecutorService files;
     private Channel server;
     private final AtomicInteger connections = new AtomicInteger();
+    /** @GuardedBy("this") */
+    private boolean closed;
 
     private TargetServer(DirectoryTarget target, String token, Options options) {
         if (token == null || token.isEmpty()) {
@@ -162,7 +164,11 @@ public final class TargetServer implements Closeable {
 
     /** Stops accepting, closes connections, waits for file I/O to finish, and closes the target. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (server != null) {
             server.close().syncUninterruptibly();
         }
