@@ -130,7 +130,13 @@ final class AimdController {
         Signals sig = new Signals(fgIops, fgActive, backupRate, readBytes / seconds,
                 (long) requestBytes, readAwait, readBaseline, writeAwait, writeBaseline, readInfl,
                 writeInfl, s.maxUtilisationPercent(), s.maxQueueDepth(), ioSome, ioFull, cpuSome, false);
-        boolean baselineValid = readBaseline > 0 || writeBaseline > 0;
+        // a baseline is needed for each kind of foreground I/O present in this period: one learnt
+        // from somebody's writes says nothing about the latency of a new reader
+        boolean readKnown = readBaseline > 0;
+        boolean writeKnown = writeBaseline > 0;
+        boolean baselineValid = (readKnown || writeKnown)
+                && (fgReadIos < MIN_IOS_FOR_AWAIT || readKnown)
+                && (fgWriteIos < MIN_IOS_FOR_AWAIT || writeKnown);
         boolean appeared = fgActive && !foregroundBefore;
         foregroundBefore = fgActive;
 

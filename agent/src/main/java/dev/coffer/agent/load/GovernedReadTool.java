@@ -100,11 +100,12 @@ public final class GovernedReadTool {
                 buf.clear();
                 int n = f.read(buf, pos);
                 if (n < 0) {
+                    f.dropBehind(0, 0); // the whole file, tail included
                     pos = 0;
                     continue;
                 }
-                f.dropBehind(pos, n);
                 pos += n;
+                f.dropBehindUpTo(pos);
                 total += n;
             }
         }

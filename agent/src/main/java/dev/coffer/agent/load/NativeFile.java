@@ -20,6 +20,17 @@ public final class NativeFile implements AutoCloseable {
     private final Object closeLock = new Object();
     // @GuardedBy("closeLock")
     private boolean closed;
+    /** Everything before this offset has been dropped from the page cache by dropBehindUpTo. */
+    private long droppedUpTo;
+
+    /**
+     * Alignment of the ranges {@link #dropBehindUpTo} drops: 2 MiB, the largest page-cache folio on
+     * x86_64 and aarch64 with 4 KiB pages (PMD order). Since Linux 6.x ext4 and xfs cache files in
+     * large folios, and {@code POSIX_FADV_DONTNEED} skips a folio its range covers only in part, so
+     * dropping each 1 MiB read as it completes left most of the file cached (measured here: 466 of
+     * 512 MiB stayed resident, the disk saw 828 MB of a 4.1 GB read).
+     */
+    public static final long DROP_ALIGN = 2L << 20;
 
     private NativeFile(Path path, int fd) {
         this.path = path;
@@ -94,6 +105,26 @@ public final class NativeFile implements AutoCloseable {
                             + " bytes failed: errno " + e.getErrorCode(), e);
                 }
             }
+        }
+    }
+
+    /**
+     * Drop-behind for one sequential reader: drops everything between the previous call's end and
+     * {@code end} rounded down to {@link #DROP_ALIGN}, so that whole folios go. An {@code end} below
+     * the previous one (the reader wrapped or started over) first drops the rest of the file. Not
+     * thread-safe: one reader per file, as a sequential reader is.
+     *
+     * @param end the offset up to which the reader has consumed the file
+     */
+    public void dropBehindUpTo(long end) throws IOException {
+        if (end < droppedUpTo) {
+            PageCache.dropBehind(fd, droppedUpTo, 0);
+            droppedUpTo = 0;
+        }
+        long aligned = end - Math.floorMod(end, DROP_ALIGN);
+        if (aligned > droppedUpTo) {
+            PageCache.dropBehind(fd, droppedUpTo, aligned - droppedUpTo);
+            droppedUpTo = aligned;
         }
     }
 

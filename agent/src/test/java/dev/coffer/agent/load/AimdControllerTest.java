@@ -198,6 +198,22 @@ class AimdControllerTest {
     }
 
     @Test
+    void baselineOfWritesOnly_doesNotExcuseNewReaders() {
+        AimdController c = new AimdController(opts);
+        // somebody writes while the backup is idle: a write baseline is learnt
+        step(c, Samples.disk(P, 0, 0, 0, 1_000, 0), 0, false);
+        Decision d = step(c, Samples.disk(P, 0, 0, 0, 1_000, 0), 0, false);
+        assertThat(d.signals().baselineWriteAwaitMs()).isPositive();
+        for (int i = 0; i < 8; i++) {
+            step(c, Samples.quiet(P, c.rate / 4, MIB), c.rate / 4, true);
+        }
+        // then a reader appears while the backup reads at full speed: no read baseline, so yield
+        d = step(c, Samples.foreground(P, 40_000, 0.05, 256 * MIB, MIB), 256 * MIB, false);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+    }
+
+    @Test
     void psiOnly_decreasesOnIoStallAndIncreasesBelowIt() {
         AimdController c = new AimdController(opts);
         Decision d = step(c, Samples.psiOnly(P, 0.6), MIB, true);

@@ -117,6 +117,26 @@ class NativeTest {
     }
 
     @Test
+    void dropBehindUpTo_keepsASequentialReaderOutOfThePageCache() throws Exception {
+        Path file = randomFile("seq.bin", 64);
+        try (NativeFile f = NativeFile.open(file)) {
+            f.dropBehind(0, 0);
+            PageCache.adviseSequential(f.fd());
+            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            long pos = 0;
+            for (int n; (n = f.read(buf.clear(), pos)) > 0; ) {
+                pos += n;
+                f.dropBehindUpTo(pos);
+            }
+            assertThat(pos).isEqualTo(64L << 20);
+            // what is left is at most the last aligned step: large folios are dropped whole
+            assertThat(residentBytes(file)).isLessThanOrEqualTo(NativeFile.DROP_ALIGN);
+            f.dropBehindUpTo(0); // wrapping drops the rest of the file
+            assertThat(residentBytes(file)).isZero();
+        }
+    }
+
+    @Test
     void nativeFile_doesNotTouchTheAccessTime() throws Exception {
         Path file = randomFile("atime.bin", 1);
         FileTime old = FileTime.from(Instant.now().minus(3, ChronoUnit.DAYS));
