@@ -90,6 +90,8 @@ public final class BlockStore implements AutoCloseable {
     private final Object gcRunning = new Object();
     private volatile boolean closed;
     private volatile IOException writerFailure;
+    /** @GuardedBy("readDb") */
+    private PreparedStatement lookupStmt;
 
     // writer-thread state
     private long currentPackId;
@@ -520,8 +522,11 @@ public final class BlockStore implements AutoCloseable {
     /** {pack, offset, stored_len, raw_len, codec} or null. */
     private long[] lookup(byte[] sha) {
         synchronized (readDb) {
-            try (PreparedStatement ps = readDb.prepareStatement(
-                    "SELECT pack, offset, stored_len, raw_len, codec FROM blocks WHERE sha256=?")) {
+            try {
+                if (lookupStmt == null) {
+                    lookupStmt = readDb.prepareStatement("SELECT pack, offset, stored_len, raw_len, codec FROM blocks WHERE sha256=?");
+                }
+                PreparedStatement ps = lookupStmt;
                 ps.setBytes(1, sha);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
