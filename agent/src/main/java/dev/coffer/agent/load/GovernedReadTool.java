@@ -13,8 +13,9 @@ import java.util.Locale;
  * decisions, so that its rate can be set against a foreground workload's latency.
  *
  * <p>Usage: {@code GovernedReadTool FILE SECONDS governed|unthrottled [CHUNK_KIB] [REPORT_MS]}.
- * Output lines: {@code t_ms=... bytes=... rate=... action=... fg_iops=... read_infl=...} every report
- * period, then {@code done bytes=... seconds=... mib_per_s=...}.
+ * Output lines: {@code start_epoch_ms=...} when reading starts, {@code t_ms=... bytes=... rate=...
+ * action=... fg_iops=... read_infl=...} every report period, then
+ * {@code done bytes=... seconds=... mib_per_s=...}.
  */
 public final class GovernedReadTool {
     /** Default read size: 1 MiB, the backup's block size. */
@@ -77,6 +78,7 @@ public final class GovernedReadTool {
     static long readLoop(Path file, double seconds, IoGovernor governor, int chunk, long reportMs,
             PrintStream out, MonotonicClock clock) throws IOException, InterruptedException {
         IoPriority.setIdleForCurrentThread();
+        out.println("start_epoch_ms=" + System.currentTimeMillis());
         long start = clock.nanoTime();
         long end = start + (long) (seconds * 1e9);
         long nextReport = start + reportMs * 1_000_000L;
