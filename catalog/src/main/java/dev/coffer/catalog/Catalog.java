@@ -698,6 +698,7 @@ public final class Catalog implements AutoCloseable {
             if (dir.isEmpty()) {
                 return new Page<Entry>(List.of(), offset, 0);
             }
+            // count from the covering index version_path alone, then fetch and sort the page
             long total = queryLong(con, "SELECT count(*) FROM version v WHERE v.dir_id = ? AND v.valid_from <= ?"
                     + " AND (v.valid_to IS NULL OR v.valid_to > ?)", dir.getAsLong(), backupId, backupId);
             List<Entry> items = new ArrayList<>();
@@ -882,9 +883,11 @@ public final class Catalog implements AutoCloseable {
     private static Map<String, long[]> diffSide(Connection con, long vmId, String cond, long lo, long hi)
             throws SQLException {
         Map<String, long[]> out = new HashMap<>();
-        try (PreparedStatement ps = con.prepareStatement("SELECT d.volume_id, d.path, n.name, v.size" + ENTRY_FROM
-                + " JOIN volume vo ON vo.id = d.volume_id JOIN disk k ON k.id = vo.disk_id WHERE k.vm_id = ?1 AND "
-                + cond)) {
+        // version first (CROSS JOIN fixes the order) so the valid_from / valid_to indexes drive the scan
+        try (PreparedStatement ps = con.prepareStatement("SELECT d.volume_id, d.path, n.name, v.size"
+                + " FROM version v CROSS JOIN dir d ON d.id = v.dir_id JOIN name n ON n.id = v.name_id"
+                + " WHERE d.volume_id IN (SELECT vo.id FROM volume vo JOIN disk k ON k.id = vo.disk_id WHERE k.vm_id = ?1)"
+                + " AND " + cond)) {
             ps.setLong(1, vmId);
             ps.setLong(2, lo);
             ps.setLong(3, hi);

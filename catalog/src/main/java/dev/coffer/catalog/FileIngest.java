@@ -223,7 +223,8 @@ public final class FileIngest implements AutoCloseable {
             }
         }
         try (PreparedStatement selName = con.prepareStatement("SELECT id FROM name WHERE name = ?");
-                PreparedStatement insName = con.prepareStatement("INSERT INTO name(id, name) VALUES(?, ?)");
+                PreparedStatement insName = con.prepareStatement(
+                        "INSERT INTO name(id, name) VALUES(?, ?) ON CONFLICT(name) DO NOTHING");
                 PreparedStatement selDir = con.prepareStatement("SELECT id FROM dir WHERE volume_id = ? AND path = ?");
                 PreparedStatement insDir = con.prepareStatement("INSERT INTO dir(volume_id, path) VALUES(?, ?)");
                 PreparedStatement insVersion = con.prepareStatement("INSERT INTO version(id, dir_id, name_id,"
@@ -240,18 +241,19 @@ public final class FileIngest implements AutoCloseable {
                 long dirId = dirId(selDir, insDir, con, dn[0]);
                 Long nameId = names.get(dn[1]);
                 if (nameId == null) {
-                    selName.setString(1, dn[1]);
-                    try (ResultSet rs = selName.executeQuery()) {
-                        if (rs.next()) {
+                    // insert first: in a full backup most names are new, and a failed insert is as cheap as a
+                    // lookup (the driver's result sets cost more than a statement)
+                    insName.setLong(1, nextName[0]);
+                    insName.setString(2, dn[1]);
+                    if (insName.executeUpdate() == 1) {
+                        nameId = nextName[0]++;
+                        newNames.add(dn[1]);
+                    } else {
+                        selName.setString(1, dn[1]);
+                        try (ResultSet rs = selName.executeQuery()) {
+                            rs.next();
                             nameId = rs.getLong(1);
                         }
-                    }
-                    if (nameId == null) {
-                        nameId = nextName[0]++;
-                        insName.setLong(1, nameId);
-                        insName.setString(2, dn[1]);
-                        insName.addBatch();
-                        newNames.add(dn[1]);
                     }
                     names.put(dn[1], nameId);
                 }
@@ -288,7 +290,6 @@ public final class FileIngest implements AutoCloseable {
                 }
             }
             try {
-                insName.executeBatch();
                 insVersion.executeBatch();
                 insStream.executeBatch();
                 upBlock.executeBatch();

@@ -103,9 +103,9 @@ final class Workload {
         return b;
     }
 
-    /** Checks every complete backup in the catalog shows exactly its generation's tree and blocks; returns the highest generation. */
+    /** Checks every complete backup in the catalog shows exactly its generation's tree and blocks; returns the highest generation (-1: none). */
     int verify(Catalog cat, long vol) throws CatalogException {
-        int highest = 0;
+        int highest = -1;
         for (BackupInfo b : cat.backups()) {
             assertThat(b.state()).isIn(BackupState.COMPLETE, BackupState.FAILED, BackupState.RUNNING);
             if (b.state() != BackupState.COMPLETE) {

@@ -94,7 +94,7 @@ CREATE TABLE version (
     attributes    INTEGER NOT NULL,
     fingerprint   INTEGER NOT NULL
 );
-CREATE INDEX version_path ON version (dir_id, name_id, valid_from);
+CREATE INDEX version_path ON version (dir_id, name_id, valid_from, valid_to);
 CREATE INDEX version_name ON version (name_id);
 CREATE INDEX version_from ON version (valid_from);
 CREATE INDEX version_to ON version (valid_to) WHERE valid_to IS NOT NULL;
