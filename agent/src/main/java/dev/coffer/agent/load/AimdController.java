@@ -30,6 +30,9 @@ final class AimdController {
 
     long rate;
     private double requestBytes = INITIAL_REQUEST_BYTES;
+    private final MinWindow readWindow;
+    private final MinWindow writeWindow;
+    private final MinWindow cpuWindow;
     private double readBaseline;
     private double writeBaseline;
     private double cpuBaseline = -1;
@@ -42,6 +45,36 @@ final class AimdController {
     AimdController(IoGovernorOptions options) {
         this.o = options;
         this.rate = options.initialRate();
+        this.readWindow = new MinWindow(options.baselineWindow());
+        this.writeWindow = new MinWindow(options.baselineWindow());
+        this.cpuWindow = new MinWindow(options.baselineWindow());
+    }
+
+    /** The minimum of the last {@code size} values offered: a baseline robust to outliers. */
+    static final class MinWindow {
+        private final double[] values;
+        private int count;
+        private int next;
+
+        MinWindow(int size) {
+            values = new double[size];
+        }
+
+        double add(double v) {
+            values[next] = v;
+            next = (next + 1) % values.length;
+            count = Math.min(count + 1, values.length);
+            double min = Double.MAX_VALUE;
+            for (int i = 0; i < count; i++) {
+                min = Math.min(min, values[i]);
+            }
+            return min;
+        }
+
+        void clear() {
+            count = 0;
+            next = 0;
+        }
     }
 
     /**
@@ -108,21 +141,21 @@ final class AimdController {
             readBaseline = 0;
             writeBaseline = 0;
             cpuBaseline = -1;
+            readWindow.clear();
+            writeWindow.clear();
+            cpuWindow.clear();
         }
         // the foreground-alone baseline: learnt only while the backup is (nearly) not reading
         boolean backupIdle = backupRate <= IDLE_BACKUP_FLOOR_MULTIPLE * o.minRate();
         if (fgActive && backupIdle) {
             if (fgReadIos >= MIN_IOS_FOR_AWAIT && readAwait > 0) {
-                readBaseline = readBaseline == 0 ? readAwait
-                        : readBaseline + o.baselineAlpha() * (readAwait - readBaseline);
+                readBaseline = readWindow.add(readAwait);
                 lastBaselineNanos = nowNanos;
             }
             if (fgWriteIos >= MIN_IOS_FOR_AWAIT && writeAwait > 0) {
-                writeBaseline = writeBaseline == 0 ? writeAwait
-                        : writeBaseline + o.baselineAlpha() * (writeAwait - writeBaseline);
+                writeBaseline = writeWindow.add(writeAwait);
             }
-            cpuBaseline = cpuBaseline < 0 ? cpuSome
-                    : cpuBaseline + o.baselineAlpha() * (cpuSome - cpuBaseline);
+            cpuBaseline = cpuWindow.add(cpuSome);
         }
         double readInfl = readBaseline > 0 && fgReadIos >= MIN_IOS_FOR_AWAIT ? readAwait / readBaseline : 0;
         double writeInfl = writeBaseline > 0 && fgWriteIos >= MIN_IOS_FOR_AWAIT
@@ -145,7 +178,7 @@ final class AimdController {
             if (rebaseLeft == 0) {
                 rate = clamp(Math.max(o.minRate(), rateBeforeRebase), ceiling);
                 return decision(s, before, Action.REBASE, String.format(Locale.ROOT,
-                        "baseline re-measured: read await %.3f ms; back to the rate before the dip",
+                        "baseline measured: read await %.3f ms; resuming at the rate before the dip",
                         readBaseline), sig);
             }
             rate = clamp(o.minRate(), ceiling);
@@ -157,8 +190,11 @@ final class AimdController {
                     o.foregroundIopsThreshold()));
         }
         if (!baselineValid || (appeared && readInfl >= o.readInflationLimit())) {
-            // a new foreground workload: step aside at once rather than halving for several periods
+            // a new foreground workload: step aside at once rather than halving for several periods,
+            // and stay at the floor for the rebase length so that the baseline has several samples
             rate = clamp(o.minRate(), ceiling);
+            rateBeforeRebase = o.minRate();
+            rebaseLeft = o.rebasePeriods();
             return decision(s, before, Action.YIELD, String.format(Locale.ROOT,
                     "foreground appeared: %.0f IOPS, read await %.2fx baseline; yielding to the floor",
                     fgIops, readInfl),

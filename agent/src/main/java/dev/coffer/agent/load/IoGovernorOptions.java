@@ -19,7 +19,8 @@ package dev.coffer.agent.load;
  * @param psiOnlyIoLimit share of the period with some task stalled on I/O that counts as congestion
  *     when the datastore has no block device to watch (0..1)
  * @param foregroundIopsThreshold foreground operations per second from which foreground is "present"
- * @param baselineAlpha weight of a new observation in the foreground-alone await averages (0..1]
+ * @param baselineWindow the foreground-alone baseline is the minimum of this many most recent
+ *     periods measured while the backup was (nearly) not reading
  * @param baselineTtlMillis how long a baseline stays valid without foreground I/O, milliseconds
  * @param rebaseIntervalMillis under continuous foreground, how often the rate dips to the floor for
  *     {@link #rebasePeriods} periods to re-measure the foreground-alone baseline, milliseconds
@@ -31,7 +32,7 @@ package dev.coffer.agent.load;
 public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, long initialRate,
         long additiveStep, double decreaseFactor, double readInflationLimit,
         double writeInflationLimit, double cpuPressureLimit, double psiOnlyIoLimit,
-        double foregroundIopsThreshold, double baselineAlpha, long baselineTtlMillis,
+        double foregroundIopsThreshold, int baselineWindow, long baselineTtlMillis,
         long rebaseIntervalMillis, int rebasePeriods, long burstMillis, int historySize,
         IoWindow window) {
 
@@ -55,7 +56,7 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
                 cpuPressureLimit);
         require(psiOnlyIoLimit > 0 && psiOnlyIoLimit <= 1, "0 < psiOnlyIoLimit <= 1", psiOnlyIoLimit);
         require(foregroundIopsThreshold >= 0, "foregroundIopsThreshold >= 0", foregroundIopsThreshold);
-        require(baselineAlpha > 0 && baselineAlpha <= 1, "0 < baselineAlpha <= 1", baselineAlpha);
+        require(baselineWindow >= 1 && baselineWindow <= 64, "baselineWindow 1..64", baselineWindow);
         require(baselineTtlMillis > 0, "baselineTtlMillis > 0", baselineTtlMillis);
         require(rebaseIntervalMillis > 0, "rebaseIntervalMillis > 0", rebaseIntervalMillis);
         require(rebasePeriods >= 1 && rebasePeriods <= 100, "rebasePeriods 1..100", rebasePeriods);
@@ -92,15 +93,17 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
      * <li>foreground threshold 200 IOPS: journal commits, logs, and the compilers of other users
      *     of this test machine made 30-160 IOPS of background here; a client workload worth
      *     protecting makes more (fio's 4 KiB random reads make 20 000-100 000);
-     * <li>baseline alpha 0.2, TTL 60 s, rebase every 30 s for 2 periods: as LEDBAT++ (IETF
-     *     draft) re-measures its base delay by slowing down periodically;
+     * <li>baseline = minimum of the last 8 foreground-alone periods (2 s of them), TTL 60 s,
+     *     rebase every 30 s for 2 periods: LEDBAT (RFC 6817) takes its base delay as a minimum,
+     *     robust to a few periods inflated by something else (here: a JVM starting, other users'
+     *     builds), and LEDBAT++ (IETF draft) re-measures it by slowing down periodically;
      * <li>burst 100 ms: small enough that a backup cannot dump a second of reads at once;
      * <li>history 240: one minute of decisions.
      * </ul>
      */
     public static IoGovernorOptions defaults() {
         return new IoGovernorOptions(250, MIB, Long.MAX_VALUE, 16 * MIB, 4 * MIB, 0.5, 1.3,
-                Double.POSITIVE_INFINITY, 0.3, 0.3, 200, 0.2, 60_000, 30_000, 2, 100, 240,
+                Double.POSITIVE_INFINITY, 0.3, 0.3, 200, 8, 60_000, 30_000, 2, 100, 240,
                 IoWindow.ALWAYS);
     }
 
@@ -108,7 +111,7 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
     public IoGovernorOptions withRates(long min, long initial, long max) {
         return new IoGovernorOptions(periodMillis, min, max, initial, additiveStep, decreaseFactor,
                 readInflationLimit, writeInflationLimit, cpuPressureLimit, psiOnlyIoLimit,
-                foregroundIopsThreshold, baselineAlpha, baselineTtlMillis, rebaseIntervalMillis,
+                foregroundIopsThreshold, baselineWindow, baselineTtlMillis, rebaseIntervalMillis,
                 rebasePeriods, burstMillis, historySize, window);
     }
 
@@ -116,7 +119,7 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
     public IoGovernorOptions withPeriodMillis(long period) {
         return new IoGovernorOptions(period, minRate, maxRate, initialRate, additiveStep,
                 decreaseFactor, readInflationLimit, writeInflationLimit, cpuPressureLimit,
-                psiOnlyIoLimit, foregroundIopsThreshold, baselineAlpha, baselineTtlMillis,
+                psiOnlyIoLimit, foregroundIopsThreshold, baselineWindow, baselineTtlMillis,
                 rebaseIntervalMillis, rebasePeriods, burstMillis, historySize, window);
     }
 
@@ -124,7 +127,7 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
     public IoGovernorOptions withAdditiveStep(long step) {
         return new IoGovernorOptions(periodMillis, minRate, maxRate, initialRate, step,
                 decreaseFactor, readInflationLimit, writeInflationLimit, cpuPressureLimit,
-                psiOnlyIoLimit, foregroundIopsThreshold, baselineAlpha, baselineTtlMillis,
+                psiOnlyIoLimit, foregroundIopsThreshold, baselineWindow, baselineTtlMillis,
                 rebaseIntervalMillis, rebasePeriods, burstMillis, historySize, window);
     }
 
@@ -132,7 +135,7 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
     public IoGovernorOptions withWindow(IoWindow w) {
         return new IoGovernorOptions(periodMillis, minRate, maxRate, initialRate, additiveStep,
                 decreaseFactor, readInflationLimit, writeInflationLimit, cpuPressureLimit,
-                psiOnlyIoLimit, foregroundIopsThreshold, baselineAlpha, baselineTtlMillis,
+                psiOnlyIoLimit, foregroundIopsThreshold, baselineWindow, baselineTtlMillis,
                 rebaseIntervalMillis, rebasePeriods, burstMillis, historySize, w);
     }
 

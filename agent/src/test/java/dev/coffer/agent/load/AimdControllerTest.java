@@ -214,6 +214,38 @@ class AimdControllerTest {
     }
 
     @Test
+    void yield_holdsTheFloorWhileTheBaselineIsLearnt_andAnOutlierDoesNotInflateIt() {
+        AimdController c = new AimdController(opts);
+        c.rate = 1024 * MIB;
+        step(c, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.05, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+        // the learning periods: one of them inflated by something else (0.30 ms)
+        d = step(c, Samples.foreground(P, 40_000, 0.30, 0, MIB), 0, true);
+        assertThat(d.action()).isEqualTo(Action.REBASE);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+        d = step(c, Samples.foreground(P, 40_000, 0.05, 0, MIB), 0, true);
+        assertThat(d.action()).isEqualTo(Action.REBASE);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+        assertThat(d.signals().baselineReadAwaitMs()).isCloseTo(0.05, org.assertj.core.data.Offset.offset(0.001));
+        // now a period at 0.08 ms (1.6x) is congestion, as it would not be against an average
+        d = step(c, Samples.foreground(P, 40_000, 0.08, MIB, MIB), MIB, true);
+        assertThat(d.action()).isEqualTo(Action.DECREASE);
+    }
+
+    @Test
+    void minWindow_forgetsOldValues() {
+        AimdController.MinWindow w = new AimdController.MinWindow(3);
+        assertThat(w.add(5)).isEqualTo(5);
+        assertThat(w.add(1)).isEqualTo(1);
+        assertThat(w.add(4)).isEqualTo(1);
+        assertThat(w.add(6)).isEqualTo(1);
+        assertThat(w.add(7)).isEqualTo(4);
+        w.clear();
+        assertThat(w.add(9)).isEqualTo(9);
+    }
+
+    @Test
     void psiOnly_decreasesOnIoStallAndIncreasesBelowIt() {
         AimdController c = new AimdController(opts);
         Decision d = step(c, Samples.psiOnly(P, 0.6), MIB, true);
