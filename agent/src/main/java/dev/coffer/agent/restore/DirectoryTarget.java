@@ -265,7 +265,8 @@ public final class DirectoryTarget implements RestoreTarget {
                 open.remove(p.id, p);
                 discardQuietly(p);
                 throw new RestoreException(Code.HASH_MISMATCH, "commit of " + f.displayName() + " (" + p.dataPath
-                        + "): SHA-256 expected " + PartialFile.hex(f.sha256()) + ", found " + PartialFile.hex(digest)
+                        + "): " + (f.blockBytes() == 0 ? "" : "block-tree (" + f.blockBytes() + "-byte blocks) ")
+                        + "SHA-256 expected " + PartialFile.hex(f.sha256()) + ", found " + PartialFile.hex(digest)
                         + "; partial file discarded");
             }
             p.truncateAndForce();
@@ -386,7 +387,7 @@ public final class DirectoryTarget implements RestoreTarget {
     List<ByteRange> status(String id, RestoreFile file) throws RestoreException {
         PartialFile p = open.get(id);
         if (p != null && !p.isClosed() && p.file.size() == file.size()
-                && MessageDigest.isEqual(p.file.sha256(), file.sha256())) {
+                && MessageDigest.isEqual(p.file.sha256(), file.sha256()) && p.file.blockBytes() == file.blockBytes()) {
             return p.writtenRanges();
         }
         try {

@@ -148,7 +148,8 @@ public final class HttpTargetClient implements RestoreTarget {
     @Override
     public List<ByteRange> status(RestoreFile file) throws RestoreException {
         HttpResponse<byte[]> r = send("GET", fileUri(file.path(), file.stream(), "/status",
-                "size=" + file.size() + "&sha256=" + HexFormat.of().formatHex(file.sha256())), null, null,
+                "size=" + file.size() + "&sha256=" + HexFormat.of().formatHex(file.sha256())
+                        + "&blockBytes=" + file.blockBytes()), null, null,
                 "status of " + file.displayName());
         JsonNode n = WireFormat.parse(r.body());
         return WireFormat.parseRanges(n.get("verified"), file.size());

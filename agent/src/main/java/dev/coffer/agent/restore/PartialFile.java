@@ -8,8 +8,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -22,7 +20,7 @@ import java.util.zip.CRC32C;
  * One file being restored in a {@link DirectoryTarget}: its partial file and resume journal in the
  * work directory, the set of ranges written, and the running SHA-256 of its content.
  *
- * <p>Hashing: the whole-content SHA-256 is computed incrementally. A "hash cursor" marks how far
+ * <p>Hashing: the content hash ({@link ContentHasher}: SHA-256 or block-tree) is computed incrementally. A "hash cursor" marks how far
  * the content has been hashed; a chunk written exactly at the cursor is hashed from memory, and
  * chunks that arrived earlier but further on are then read back (from the page cache) as soon as
  * they become contiguous with the cursor. Whoever holds the hash lock advances the cursor; other
@@ -52,7 +50,7 @@ final class PartialFile implements Closeable {
     private boolean hashStale;
     private final ReentrantLock hashLock = new ReentrantLock();
     /** @GuardedBy("hashLock") */
-    private final MessageDigest sha256;
+    private final ContentHasher hasher;
     /** Bytes hashed so far; written under hashLock, read by anyone. */
     private volatile long hashCursor;
     /** @GuardedBy("hashLock") */
@@ -69,7 +67,7 @@ final class PartialFile implements Closeable {
         this.data = data;
         this.journal = journal;
         this.syncEveryBytes = syncEveryBytes;
-        this.sha256 = newSha256();
+        this.hasher = new ContentHasher(file.blockBytes());
     }
 
     /**
@@ -81,7 +79,7 @@ final class PartialFile implements Closeable {
             throws IOException {
         Path dataPath = dir.resolve(id + ".part");
         List<ResumeJournal.Entry> entries = new ArrayList<>();
-        ResumeJournal journal = ResumeJournal.open(dir.resolve(id + ".journal"), file.size(), file.sha256(), entries);
+        ResumeJournal journal = ResumeJournal.open(dir.resolve(id + ".journal"), file, entries);
         FileChannel ch = null;
         try {
             ch = FileChannel.open(dataPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -102,7 +100,7 @@ final class PartialFile implements Closeable {
 
     /** The verified ranges of a partial file that is not open, read from its journal (empty when none). */
     static List<ByteRange> verifiedOnDisk(Path dir, String id, RestoreFile file) throws IOException {
-        List<ResumeJournal.Entry> entries = ResumeJournal.read(dir.resolve(id + ".journal"), file.size(), file.sha256());
+        List<ResumeJournal.Entry> entries = ResumeJournal.read(dir.resolve(id + ".journal"), file);
         RangeSet ok = new RangeSet();
         if (entries.isEmpty()) {
             return ok.toList();
@@ -193,7 +191,7 @@ final class PartialFile implements Closeable {
             }
             try {
                 if (pending != null && offset == hashCursor) {
-                    sha256.update(pending.duplicate());
+                    hasher.update(pending.duplicate());
                     hashCursor = offset + pending.remaining();
                 }
                 pending = null;
@@ -226,7 +224,7 @@ final class PartialFile implements Closeable {
                     throw new IOException("partial file " + dataPath + " shorter than written range at " + pos);
                 }
                 readBack.flip();
-                sha256.update(readBack);
+                hasher.update(readBack);
                 pos += n;
                 hashCursor = pos;
             }
@@ -252,7 +250,7 @@ final class PartialFile implements Closeable {
                 hashStale = false;
             }
             if (stale) {
-                sha256.reset();
+                hasher.reset();
                 hashCursor = 0;
             }
             catchUpLocked();
@@ -260,7 +258,7 @@ final class PartialFile implements Closeable {
                 throw new RestoreException(Code.INCOMPLETE, "partial file " + dataPath + " for " + file.displayName()
                         + ": hashed " + hashCursor + " bytes, expected " + file.size());
             }
-            return sha256.digest();
+            return hasher.digest();
         } finally {
             hashLock.unlock();
         }
@@ -310,13 +308,5 @@ final class PartialFile implements Closeable {
 
     static String hex(byte[] b) {
         return HexFormat.of().formatHex(b);
-    }
-
-    private static MessageDigest newSha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
-        }
     }
 }

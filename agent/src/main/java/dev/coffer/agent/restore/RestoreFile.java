@@ -13,7 +13,10 @@ import java.util.Objects;
  *     by {@link SafeNames}
  * @param stream the alternate data stream name, or {@code null} for the unnamed (main) stream
  * @param size the content length in bytes
- * @param sha256 the SHA-256 of the whole content (32 bytes), checked at commit
+ * @param sha256 the content hash checked at commit (32 bytes): the SHA-256 of the content when
+ *     {@code blockBytes} is 0, else the block-tree hash (SHA-256 of the concatenated SHA-256s of
+ *     the content's {@code blockBytes}-long blocks, the last one shorter), see {@link #contentHash}
+ * @param blockBytes 0 for a plain SHA-256, else the block size of the tree hash in bytes
  * @param times the NTFS timestamps to set
  * @param attributes the NTFS file attribute flags ({@code FILE_ATTRIBUTE_*}), kept as metadata
  * @param securityDescriptor the self-relative NTFS security descriptor, or {@code null}
@@ -24,6 +27,7 @@ public record RestoreFile(
         String stream,
         long size,
         byte[] sha256,
+        int blockBytes,
         FileTimes times,
         int attributes,
         byte[] securityDescriptor,
@@ -34,6 +38,8 @@ public record RestoreFile(
     public static final int MAX_COMPONENT_CHARS = 1024;
     /** Largest file accepted: NTFS's implementation limit is 16 TiB minus 64 KiB. */
     public static final long MAX_SIZE = 1L << 44;
+    /** Smallest tree-hash block: an NTFS sector; backup blocks are far larger, and tiny blocks would only cost hashing. */
+    public static final int MIN_BLOCK_BYTES = 512;
     /** Largest security descriptor accepted: its ACL sizes are 16-bit, so real ones stay below 64 KiB. */
     public static final int MAX_SECURITY_DESCRIPTOR_BYTES = 1 << 16;
 
@@ -60,6 +66,9 @@ public record RestoreFile(
             throw new IllegalArgumentException("sha256 must be 32 bytes, found " + sha256.length);
         }
         sha256 = sha256.clone();
+        if (blockBytes != 0 && blockBytes < MIN_BLOCK_BYTES) {
+            throw new IllegalArgumentException("blockBytes " + blockBytes + " must be 0 or at least " + MIN_BLOCK_BYTES);
+        }
         times = times == null ? FileTimes.NONE : times;
         if (securityDescriptor != null) {
             if (securityDescriptor.length > MAX_SECURITY_DESCRIPTOR_BYTES) {
@@ -71,9 +80,20 @@ public record RestoreFile(
         Objects.requireNonNull(policy, "policy");
     }
 
-    /** A plain file with no NTFS metadata beyond its times. */
+    /** A plain file (whole-content SHA-256) with no NTFS metadata beyond its times. */
     public static RestoreFile of(List<String> path, long size, byte[] sha256, FileTimes times, ExistingPolicy policy) {
-        return new RestoreFile(path, null, size, sha256, times, 0, null, policy);
+        return new RestoreFile(path, null, size, sha256, 0, times, 0, null, policy);
+    }
+
+    /**
+     * The hash {@code content} must have to commit as a file with this {@code blockBytes}: the
+     * SHA-256 of the content (0) or its block-tree hash (&gt; 0). For callers that hold the bytes.
+     */
+    public static byte[] contentHash(byte[] content, int blockBytes) {
+        if (blockBytes != 0 && blockBytes < MIN_BLOCK_BYTES) {
+            throw new IllegalArgumentException("blockBytes " + blockBytes + " must be 0 or at least " + MIN_BLOCK_BYTES);
+        }
+        return ContentHasher.of(content, blockBytes);
     }
 
     /** The expected SHA-256 (a copy). */
@@ -100,6 +120,7 @@ public record RestoreFile(
                 && Objects.equals(stream, r.stream)
                 && size == r.size
                 && Arrays.equals(sha256, r.sha256)
+                && blockBytes == r.blockBytes
                 && times.equals(r.times)
                 && attributes == r.attributes
                 && Arrays.equals(securityDescriptor, r.securityDescriptor)
@@ -108,13 +129,13 @@ public record RestoreFile(
 
     @Override
     public int hashCode() {
-        return Objects.hash(path, stream, size, Arrays.hashCode(sha256), times, attributes,
+        return Objects.hash(path, stream, size, Arrays.hashCode(sha256), blockBytes, times, attributes,
                 Arrays.hashCode(securityDescriptor), policy);
     }
 
     @Override
     public String toString() {
         return "RestoreFile[" + displayName() + " size=" + size + " sha256=" + HexFormat.of().formatHex(sha256)
-                + " policy=" + policy + "]";
+                + (blockBytes == 0 ? "" : " blockBytes=" + blockBytes) + " policy=" + policy + "]";
     }
 }

@@ -34,6 +34,7 @@ final class ResumeJournal implements Closeable {
     static final int OFF_SIZE = 0x08;
     static final int OFF_SHA256 = 0x10;
     static final int OFF_HEADER_CRC = 0x30;
+    static final int OFF_BLOCK_BYTES = 0x34;
     static final int RECORD_BYTES = 0x14;
     static final int REC_OFFSET = 0x00;
     static final int REC_LENGTH = 0x08;
@@ -94,14 +95,15 @@ final class ResumeJournal implements Closeable {
      * valid records are returned in {@code entries} and new records are appended after them (a torn
      * tail is cut off); otherwise the journal is started afresh and {@code entries} stays empty.
      */
-    static ResumeJournal open(Path path, long size, byte[] sha256, List<Entry> entries) throws IOException {
+    static ResumeJournal open(Path path, RestoreFile file, List<Entry> entries) throws IOException {
+        long size = file.size();
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            long end = readInto(ch, path, size, sha256, entries);
+            long end = readInto(ch, file, entries);
             if (end < 0) {
                 entries.clear();
                 ch.truncate(0);
-                ch.write(header(size, sha256), 0);
+                ch.write(header(file), 0);
                 ch.force(true);
                 end = HEADER_BYTES;
             } else {
@@ -115,10 +117,10 @@ final class ResumeJournal implements Closeable {
     }
 
     /** Reads the valid records of an existing journal without changing it; empty when there is none or it is for other content. */
-    static List<Entry> read(Path path, long size, byte[] sha256) throws IOException {
+    static List<Entry> read(Path path, RestoreFile file) throws IOException {
         List<Entry> entries = new ArrayList<>();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            if (readInto(ch, path, size, sha256, entries) < 0) {
+            if (readInto(ch, file, entries) < 0) {
                 entries.clear();
             }
         } catch (NoSuchFileException e) {
@@ -128,7 +130,8 @@ final class ResumeJournal implements Closeable {
     }
 
     /** Adds the valid records to {@code entries}; returns the end of the last one, or -1 when the header does not match. */
-    private static long readInto(FileChannel ch, Path path, long size, byte[] sha256, List<Entry> entries) throws IOException {
+    private static long readInto(FileChannel ch, RestoreFile file, List<Entry> entries) throws IOException {
+        long size = file.size();
         long length = ch.size();
         if (length < HEADER_BYTES) {
             return -1;
@@ -136,7 +139,7 @@ final class ResumeJournal implements Closeable {
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
         readFully(ch, h, 0);
         h.flip();
-        if (!h.equals(header(size, sha256))) {
+        if (!h.equals(header(file))) {
             return -1;
         }
         long records = Math.min((length - HEADER_BYTES) / RECORD_BYTES, MAX_RECORDS);
@@ -162,10 +165,11 @@ final class ResumeJournal implements Closeable {
         return pos;
     }
 
-    private static ByteBuffer header(long size, byte[] sha256) {
+    private static ByteBuffer header(RestoreFile file) {
         ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(OFF_MAGIC, MAGIC).putShort(OFF_VERSION, VERSION).putShort(OFF_FLAGS, (short) 0).putLong(OFF_SIZE, size);
-        b.put(OFF_SHA256, sha256);
+        b.putInt(OFF_MAGIC, MAGIC).putShort(OFF_VERSION, VERSION).putShort(OFF_FLAGS, (short) 0).putLong(OFF_SIZE, file.size());
+        b.put(OFF_SHA256, file.sha256());
+        b.putInt(OFF_BLOCK_BYTES, file.blockBytes());
         CRC32C c = new CRC32C();
         c.update(b.slice(0, OFF_HEADER_CRC));
         b.putInt(OFF_HEADER_CRC, (int) c.getValue());

@@ -221,7 +221,14 @@ final class TargetHttpHandler extends ChannelInboundHandlerAdapter {
                 requireMethod(m, HttpMethod.GET, rawPath);
                 long size = longParam(query, "size", 0, RestoreFile.MAX_SIZE);
                 byte[] sha = sha256Param(query.get("sha256"), "sha256");
-                RestoreFile f = new RestoreFile(path, stream, size, sha, FileTimes.NONE, 0, null, ExistingPolicy.OVERWRITE);
+                int blockBytes = query.containsKey("blockBytes")
+                        ? (int) longParam(query, "blockBytes", 0, Integer.MAX_VALUE) : 0;
+                RestoreFile f;
+                try {
+                    f = new RestoreFile(path, stream, size, sha, blockBytes, FileTimes.NONE, 0, null, ExistingPolicy.OVERWRITE);
+                } catch (IllegalArgumentException e) {
+                    throw new RestoreException(Code.BAD_REQUEST, "status of " + String.join("/", path) + ": " + e.getMessage());
+                }
                 List<ByteRange> ranges = target.status(DirectoryTarget.uploadId(f), f);
                 ObjectNode n = WireFormat.JSON.createObjectNode();
                 n.set("verified", WireFormat.rangesJson(ranges));

@@ -38,6 +38,7 @@ final class WireFormat {
         ObjectNode n = JSON.createObjectNode();
         n.put("size", f.size());
         n.put("sha256", HexFormat.of().formatHex(f.sha256()));
+        n.put("blockBytes", f.blockBytes());
         putTime(n, "created", f.times().created());
         putTime(n, "modified", f.times().modified());
         putTime(n, "accessed", f.times().accessed());
@@ -61,6 +62,8 @@ final class WireFormat {
         try {
             long size = requiredLong(n, "size");
             byte[] sha = HexFormat.of().parseHex(requiredText(n, "sha256"));
+            JsonNode bb = n.get("blockBytes");
+            int blockBytes = bb == null || bb.isNull() ? 0 : (int) checkedLong(bb, "blockBytes", 0, Integer.MAX_VALUE);
             FileTimes times = new FileTimes(time(n, "created"), time(n, "modified"), time(n, "accessed"));
             JsonNode attr = n.get("attributes");
             int attributes = attr == null || attr.isNull() ? 0 : (int) checkedLong(attr, "attributes", 0, 0xffffffffL);
@@ -74,7 +77,7 @@ final class WireFormat {
                 sdBytes = Base64.getDecoder().decode(sd.asText());
             }
             ExistingPolicy policy = ExistingPolicy.valueOf(requiredText(n, "policy"));
-            return new RestoreFile(path, stream, size, sha, times, attributes, sdBytes, policy);
+            return new RestoreFile(path, stream, size, sha, blockBytes, times, attributes, sdBytes, policy);
         } catch (IllegalArgumentException e) {
             throw new RestoreException(Code.BAD_REQUEST, "bad file metadata for " + String.join("/", path) + ": "
                     + e.getMessage(), e);

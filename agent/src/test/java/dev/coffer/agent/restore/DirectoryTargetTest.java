@@ -45,7 +45,10 @@ class DirectoryTargetTest {
             int size = i < fixedSizes.length ? fixedSizes[i] : rnd.nextInt(maxSize);
             byte[] c = TestData.random(rnd, size);
             contents.add(c);
-            uploads.add(t.begin(TestData.file(List.of("tree", "d" + (i % 3), "file" + i + ".bin"), c, ExistingPolicy.OVERWRITE)));
+            List<String> path = List.of("tree", "d" + (i % 3), "file" + i + ".bin");
+            // odd files are checked by block-tree hash (as the FLR pipeline sends them), even ones by plain SHA-256
+            uploads.add(t.begin(i % 2 == 0 ? TestData.file(path, c, ExistingPolicy.OVERWRITE)
+                    : TestData.treeFile(path, c, 64 << 10, ExistingPolicy.OVERWRITE)));
         }
         record Job(int file, long offset) {}
         List<Job> jobs = new ArrayList<>();
@@ -109,7 +112,7 @@ class DirectoryTargetTest {
     void commit_wrongHash_isRefusedAndLeavesNoFile() throws Exception {
         byte[] c = TestData.random(new Random(2), 3 * TestData.CHUNK);
         byte[] wrong = TestData.sha256("something else".getBytes(StandardCharsets.UTF_8));
-        RestoreFile f = new RestoreFile(List.of("x.bin"), null, c.length, wrong, TestData.times(), 0, null, ExistingPolicy.OVERWRITE);
+        RestoreFile f = new RestoreFile(List.of("x.bin"), null, c.length, wrong, 0, TestData.times(), 0, null, ExistingPolicy.OVERWRITE);
         try (DirectoryTarget t = open()) {
             Upload u = t.begin(f);
             for (long off : TestData.shuffledOffsets(new Random(3), c.length)) {
@@ -315,7 +318,7 @@ class DirectoryTargetTest {
     void metadata_goesToXattrsOrSidecar() throws Exception {
         byte[] c = "content".getBytes(StandardCharsets.UTF_8);
         byte[] sd = TestData.random(new Random(9), 300);
-        RestoreFile f = new RestoreFile(List.of("m.txt"), null, c.length, TestData.sha256(c), TestData.times(), 0x21, sd,
+        RestoreFile f = new RestoreFile(List.of("m.txt"), null, c.length, TestData.sha256(c), 0, TestData.times(), 0x21, sd,
                 ExistingPolicy.OVERWRITE);
         try (DirectoryTarget t = open()) {
             Upload u = t.begin(f);
@@ -361,7 +364,7 @@ class DirectoryTargetTest {
             t.write(u, 0, ByteBuffer.wrap(main));
             t.commit(u);
             RestoreFile s = new RestoreFile(List.of("dl.exe"), "Zone.Identifier", ads.length, TestData.sha256(ads),
-                    FileTimes.NONE, 0, null, ExistingPolicy.OVERWRITE);
+                    0, FileTimes.NONE, 0, null, ExistingPolicy.OVERWRITE);
             Upload us = t.begin(s);
             t.write(us, 0, ByteBuffer.wrap(ads));
             CommitResult r = t.commit(us);
@@ -370,6 +373,36 @@ class DirectoryTargetTest {
         }
         assertThat(Files.readAllBytes(root.resolve("dl.exe"))).isEqualTo(main);
         assertThat(Files.readAllBytes(root.resolve("dl.exe~Zone.Identifier.ads"))).isEqualTo(ads);
+    }
+
+    /** Block-tree hashes (what the FLR pipeline knows from the catalog) verify like plain ones, in any write order. */
+    @Test
+    void commit_blockTreeHash_verifiesAndRejectsPlainHash() throws Exception {
+        Random rnd = new Random(17);
+        for (int blockBytes : new int[] {4096, 65536, TestData.CHUNK, 3 * TestData.CHUNK}) {
+            byte[] c = TestData.random(rnd, 5 * TestData.CHUNK + rnd.nextInt(TestData.CHUNK));
+            RestoreFile f = TestData.treeFile(List.of("tree" + blockBytes + ".bin"), c, blockBytes, ExistingPolicy.OVERWRITE);
+            assertThat(RestoreFile.contentHash(c, blockBytes)).isEqualTo(f.sha256());
+            try (DirectoryTarget t = open()) {
+                Upload u = t.begin(f);
+                for (long off : TestData.shuffledOffsets(rnd, c.length)) {
+                    t.write(u, off, TestData.chunk(c, off));
+                }
+                assertThat(t.commit(u).outcome()).isEqualTo(CommitResult.Outcome.WRITTEN);
+                // the plain SHA-256 is not accepted where a tree hash is declared
+                RestoreFile wrong = new RestoreFile(List.of("plain" + blockBytes), null, c.length, TestData.sha256(c), blockBytes,
+                        TestData.times(), 0, null, ExistingPolicy.OVERWRITE);
+                Upload w = t.begin(wrong);
+                for (long off = 0; off < c.length; off += TestData.CHUNK) {
+                    t.write(w, off, TestData.chunk(c, off));
+                }
+                assertThatThrownBy(() -> t.commit(w)).hasMessageContaining("block-tree")
+                        .extracting(e -> ((RestoreException) e).code()).isEqualTo(Code.HASH_MISMATCH);
+            }
+            assertThat(Files.readAllBytes(root.resolve("tree" + blockBytes + ".bin"))).isEqualTo(c);
+        }
+        // an empty file has no blocks: its tree hash is the SHA-256 of nothing
+        assertThat(RestoreFile.contentHash(new byte[0], 4096)).isEqualTo(TestData.sha256(new byte[0]));
     }
 
     @Test

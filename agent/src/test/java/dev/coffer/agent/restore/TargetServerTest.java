@@ -123,7 +123,7 @@ class TargetServerTest {
         byte[] data = TestData.random(new Random(14), 100_000);
         byte[] wrong = TestData.sha256(new byte[] {1});
         HttpTargetClient c = new HttpTargetClient(base, TOKEN, fastRetries(2));
-        RestoreFile f = new RestoreFile(List.of("w.bin"), null, data.length, wrong, TestData.times(), 0, null,
+        RestoreFile f = new RestoreFile(List.of("w.bin"), null, data.length, wrong, 0, TestData.times(), 0, null,
                 ExistingPolicy.OVERWRITE);
         Upload u = c.begin(f);
         c.write(u, 0, ByteBuffer.wrap(data));

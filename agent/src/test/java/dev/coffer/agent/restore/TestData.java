@@ -31,7 +31,27 @@ final class TestData {
 
     /** A file at {@code path} with this content, fixed times and the given policy. */
     static RestoreFile file(List<String> path, byte[] content, ExistingPolicy policy) {
-        return new RestoreFile(path, null, content.length, sha256(content), times(), 0x20, null, policy);
+        return new RestoreFile(path, null, content.length, sha256(content), 0, times(), 0x20, null, policy);
+    }
+
+    /** A file whose content is checked by its block-tree hash over {@code blockBytes}-long blocks. */
+    static RestoreFile treeFile(List<String> path, byte[] content, int blockBytes, ExistingPolicy policy) {
+        return new RestoreFile(path, null, content.length, treeHash(content, blockBytes), blockBytes, times(), 0x20, null, policy);
+    }
+
+    /** The block-tree hash computed independently of ContentHasher: SHA-256 over the blocks' SHA-256s. */
+    static byte[] treeHash(byte[] content, int blockBytes) {
+        try {
+            MessageDigest outer = MessageDigest.getInstance("SHA-256");
+            for (int off = 0; off < content.length; off += blockBytes) {
+                MessageDigest inner = MessageDigest.getInstance("SHA-256");
+                inner.update(content, off, Math.min(blockBytes, content.length - off));
+                outer.update(inner.digest());
+            }
+            return outer.digest();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     static FileTimes times() {
