@@ -87,11 +87,23 @@ final class NtfsVolumeBackup {
                 boolean meta = tree.metafile(f);
                 // an orphan's clusters stay in the raw region: a rebuild walks the tree, not the MFT
                 boolean orphan = tree.paths(f).isEmpty() && f.mftRecordNumber() != FileRecord.ROOT;
+                if (orphan && f.mftRecordNumber() < FileRecord.FIRST_USER_RECORD) {
+                    continue;   // the reserved, nameless records 12-15: nothing a restore could want
+                }
                 files += paths.size();
                 if (!meta && !orphan && carry(f, paths, fp, previous)) {
                     continue;
                 }
-                backupRecord(f, paths, fp, !orphan);
+                // metafiles change without their times moving: they are always read, and carried
+                // forward afterwards when their content turns out unchanged
+                List<LiveVersion> byContent = null;
+                if (meta || orphan) {
+                    byContent = new ArrayList<>(paths.size());
+                    for (String p : paths) {
+                        byContent.add(previous.get(p));
+                    }
+                }
+                backupRecord(f, paths, fp, !orphan, byContent);
             }
             ctx.pipeline().finish();
             joinInline(0);
@@ -182,9 +194,10 @@ final class NtfsVolumeBackup {
     }
 
     /** Reads, hashes and catalogs a new or changed record. */
-    private void backupRecord(FileRecord f, List<String> paths, long fp, boolean coverable) throws IOException {
+    private void backupRecord(FileRecord f, List<String> paths, long fp, boolean coverable, List<LiveVersion> byContent)
+            throws IOException {
         List<StreamInfo> streams = f.dataStreams();
-        RecordWork w = new RecordWork(f, paths, fp, streams.size());
+        RecordWork w = new RecordWork(f, paths, fp, streams.size(), byContent);
         if (streams.isEmpty()) {
             w.finishIfDone();
             return;
@@ -291,11 +304,14 @@ final class NtfsVolumeBackup {
         private final StreamRecord[] streams;
         private final AtomicInteger remaining;
         private final AtomicBoolean zeroTails = new AtomicBoolean(true);
+        /** For metafiles: the previous versions, to carry forward when the content is unchanged. */
+        private final List<LiveVersion> byContent;
 
-        RecordWork(FileRecord f, List<String> paths, long fp, int streamCount) {
+        RecordWork(FileRecord f, List<String> paths, long fp, int streamCount, List<LiveVersion> byContent) {
             this.f = f;
             this.paths = paths;
             this.fp = fp;
+            this.byContent = byContent;
             this.streams = new StreamRecord[streamCount];
             this.remaining = new AtomicInteger(streamCount);
         }
@@ -313,11 +329,17 @@ final class NtfsVolumeBackup {
         void finishIfDone() {
             StandardInformation si = f.standardInformation();
             FileKind kind = f.directory() ? FileKind.DIRECTORY : f.link() ? FileKind.SYMLINK : FileKind.FILE;
-            long fingerprint = fp | (zeroTails.get() ? 1L : 0L);
-            long parent = f.primaryName() != null ? f.primaryName().parentRecordNumber() : 0;
             List<StreamRecord> list = List.of(streams);
+            long fingerprint = (byContent == null ? fp : withContent(fp, list)) | (zeroTails.get() ? 1L : 0L);
+            long parent = f.primaryName() != null ? f.primaryName().parentRecordNumber() : 0;
             try {
                 synchronized (ingest) {
+                    if (byContent != null && byContent.stream().allMatch(v -> v != null && v.fingerprint() == fingerprint)) {
+                        for (LiveVersion v : byContent) {
+                            ingest.carry(v.versionId());
+                        }
+                        return;
+                    }
                     for (String p : paths) {
                         ingest.add(new dev.coffer.catalog.FileRecord(p, f.mftRecordNumber(), f.sequenceNumber(), parent,
                                 kind, f.size(), nanos(si == null ? null : si.created()),
@@ -373,6 +395,20 @@ final class NtfsVolumeBackup {
                 h = mix(h, r.vcn());
                 h = mix(h, r.lcn());
                 h = mix(h, r.clusterCount());
+            }
+        }
+        return h & ~1L;
+    }
+
+    /** A fingerprint that also covers the content: every block's SHA-256, in order. */
+    static long withContent(long fp, List<StreamRecord> streams) {
+        long h = fp;
+        for (StreamRecord s : streams) {
+            for (BlockRef b : s.blocks()) {
+                byte[] sha = b.block().sha256();
+                for (int i = 0; i < 32; i += 8) {
+                    h = mix(h, java.nio.ByteBuffer.wrap(sha, i, 8).getLong());
+                }
             }
         }
         return h & ~1L;

@@ -161,7 +161,7 @@ public final class BackupCommand implements Callable<Integer> {
             m.put("complete", r.complete());
             m.put("consistency", pit.consistency());
             m.put("seconds", r.elapsed().toMillis() / 1000.0);
-            m.put("files", r.files());
+            m.put("files", r.info().files());
             m.put("bytesRead", r.bytesRead());
             m.put("bytesCarried", r.bytesCarried());
             m.put("bytesNew", r.bytesNew());
@@ -187,7 +187,7 @@ public final class BackupCommand implements Callable<Integer> {
             }
         }
         Map<String, String> rows = new LinkedHashMap<>();
-        rows.put("files", String.format(Locale.ROOT, "%,d", r.files()));
+        rows.put("files", String.format(Locale.ROOT, "%,d", r.info().files()));
         rows.put("read", Table.bytes(r.bytesRead()) + " (unchanged files not read: " + Table.bytes(r.bytesCarried()) + ")");
         rows.put("new", Table.bytes(r.bytesNew()) + ", sent " + Table.bytes(r.bytesSent()) + " after compression");
         for (Entry<String, String> e : rows.entrySet()) {
