@@ -96,10 +96,14 @@ public final class GovernedReadTool {
                 if (now >= end) {
                     break;
                 }
+                int size = chunk;
                 if (governor != null) {
-                    governor.acquire(chunk);
+                    boolean fg = governor.foregroundActive();
+                    f.adviseForeground(fg);
+                    size = fg ? Math.min(chunk, IoGovernor.FOREGROUND_READ_BYTES) : chunk;
+                    governor.acquire(size);
                 }
-                buf.clear();
+                buf.clear().limit(size);
                 int n = f.read(buf, pos);
                 if (n < 0) {
                     f.dropBehind(0, 0); // the whole file, tail included

@@ -38,7 +38,7 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
 
     /** One mebibyte per second. */
     public static final long MIB = 1L << 20;
-    /** Decisions kept at most: 10 minutes of 250 ms periods. */
+    /** Decisions kept at most: 4 minutes of 100 ms periods. */
     static final int MAX_HISTORY = 2400;
 
     /** Validates every knob; a nonsensical value is a programmer error. */
@@ -71,14 +71,17 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
     /**
      * The defaults, with their reasons:
      * <ul>
-     * <li>period 250 ms: reading diskstats and PSI costs ~30 us, so the period is bounded by noise,
-     *     not cost; at 250 ms a foreground burst is answered within two periods (~0.5 s) while a
-     *     device doing 200 IOPS still gives 50 completions per average;
+     * <li>period 100 ms: reading diskstats and PSI costs ~30 us (0.03% of a core at this period),
+     *     so the period is bounded by noise and reaction time, not cost. A foreground that starts
+     *     while the backup runs at full speed suffers until the next decision; with fio's p99 as
+     *     the yardstick, 1% of a 20 s run is 200 ms, so 250 ms periods were too slow (measured:
+     *     docs/perf/load.md). At the 200-IOPS foreground threshold a period still holds 20
+     *     completions per average;
      * <li>min 1 MiB/s: a backup under permanent load still moves ~86 GB a day, and 1 MiB/s of
      *     large sequential reads is a fraction of a percent of any disk's time;
      * <li>max unlimited: the policy cap and the device decide;
-     * <li>initial 16 MiB/s: start gently, slow start reaches 1 GiB/s in 6 quiet periods (1.5 s);
-     * <li>additive step 4 MiB/s per period (16 MiB/s per second): probing under foreground load is
+     * <li>initial 16 MiB/s: start gently, slow start reaches 1 GiB/s in 6 quiet periods (0.6 s);
+     * <li>additive step 2 MiB/s per period (20 MiB/s per second): probing under foreground load is
      *     slow on purpose, each probe that overshoots costs the foreground a period of latency;
      * <li>decrease 0.5: TCP's classic factor, halves the excess within one period;
      * <li>read inflation 1.3: foreground read await 30% over its own baseline; the per-period
@@ -93,17 +96,17 @@ public record IoGovernorOptions(long periodMillis, long minRate, long maxRate, l
      * <li>foreground threshold 200 IOPS: journal commits, logs, and the compilers of other users
      *     of this test machine made 30-160 IOPS of background here; a client workload worth
      *     protecting makes more (fio's 4 KiB random reads make 20 000-100 000);
-     * <li>baseline = minimum of the last 8 foreground-alone periods (2 s of them), TTL 60 s,
-     *     rebase every 30 s for 2 periods: LEDBAT (RFC 6817) takes its base delay as a minimum,
+     * <li>baseline = minimum of the last 10 foreground-alone periods (1 s of them), TTL 60 s,
+     *     rebase every 30 s for 3 periods: LEDBAT (RFC 6817) takes its base delay as a minimum,
      *     robust to a few periods inflated by something else (here: a JVM starting, other users'
      *     builds), and LEDBAT++ (IETF draft) re-measures it by slowing down periodically;
      * <li>burst 100 ms: small enough that a backup cannot dump a second of reads at once;
-     * <li>history 240: one minute of decisions.
+     * <li>history 600: one minute of decisions.
      * </ul>
      */
     public static IoGovernorOptions defaults() {
-        return new IoGovernorOptions(250, MIB, Long.MAX_VALUE, 16 * MIB, 4 * MIB, 0.5, 1.3,
-                Double.POSITIVE_INFINITY, 0.3, 0.3, 200, 8, 60_000, 30_000, 2, 100, 240,
+        return new IoGovernorOptions(100, MIB, Long.MAX_VALUE, 16 * MIB, 2 * MIB, 0.5, 1.3,
+                Double.POSITIVE_INFINITY, 0.3, 0.3, 200, 10, 60_000, 30_000, 3, 100, 600,
                 IoWindow.ALWAYS);
     }
 

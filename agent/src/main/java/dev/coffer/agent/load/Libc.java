@@ -33,6 +33,8 @@ interface Libc extends Library {
     int O_NOATIME = 01000000;
     /** {@code O_CLOEXEC}. */
     int O_CLOEXEC = 02000000;
+    /** {@code POSIX_FADV_RANDOM}. */
+    int POSIX_FADV_RANDOM = 1;
     /** {@code POSIX_FADV_SEQUENTIAL}. */
     int POSIX_FADV_SEQUENTIAL = 2;
     /** {@code POSIX_FADV_DONTNEED}. */

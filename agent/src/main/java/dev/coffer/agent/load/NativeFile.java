@@ -22,6 +22,8 @@ public final class NativeFile implements AutoCloseable {
     private boolean closed;
     /** Everything before this offset has been dropped from the page cache by dropBehindUpTo. */
     private long droppedUpTo;
+    private boolean adviceSet;
+    private boolean adviceForeground;
 
     /**
      * Alignment of the ranges {@link #dropBehindUpTo} drops: 2 MiB, the largest page-cache folio on
@@ -126,6 +128,25 @@ public final class NativeFile implements AutoCloseable {
             PageCache.dropBehind(fd, droppedUpTo, aligned - droppedUpTo);
             droppedUpTo = aligned;
         }
+    }
+
+    /**
+     * Switches read-ahead for the governor's current mode: with foreground I/O present
+     * ({@code true}) read-ahead is turned off ({@code POSIX_FADV_RANDOM}) so that each read is
+     * one small device request; otherwise it is doubled ({@code POSIX_FADV_SEQUENTIAL}). Calls
+     * that do not change the mode cost nothing.
+     */
+    public void adviseForeground(boolean foreground) throws IOException {
+        if (adviceSet && foreground == adviceForeground) {
+            return;
+        }
+        if (foreground) {
+            PageCache.adviseRandom(fd);
+        } else {
+            PageCache.adviseSequential(fd);
+        }
+        adviceSet = true;
+        adviceForeground = foreground;
     }
 
     /** Drops the cached pages of {@code [offset, offset + length)} of this file. */

@@ -31,6 +31,11 @@ public final class PageCache {
         advise(fd, 0, 0, Libc.POSIX_FADV_SEQUENTIAL, "SEQUENTIAL");
     }
 
+    /** Tells the kernel that {@code fd} will be read randomly: no read-ahead, requests as read. */
+    public static void adviseRandom(int fd) throws IOException {
+        advise(fd, 0, 0, Libc.POSIX_FADV_RANDOM, "RANDOM");
+    }
+
     private static void advise(int fd, long offset, long length, int advice, String name)
             throws IOException {
         if (fd < 0 || offset < 0 || length < 0) {

@@ -88,8 +88,11 @@ class GovernorLoadLiveTest {
                     ByteBuffer buf = ByteBuffer.allocateDirect((int) MIB);
                     long pos = 0;
                     while (!Thread.currentThread().isInterrupted()) {
-                        governor.acquire(MIB);
-                        int n = f.read(buf.clear(), pos);
+                        boolean fg = governor.foregroundActive();
+                        f.adviseForeground(fg);
+                        int size = governor.readSizeHint((int) MIB);
+                        governor.acquire(size);
+                        int n = f.read(buf.clear().limit(size), pos);
                         if (n < 0) {
                             f.dropBehind(0, 0);
                             pos = 0;

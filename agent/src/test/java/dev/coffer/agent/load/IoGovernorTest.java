@@ -86,8 +86,8 @@ class IoGovernorTest {
         g.acquire(MIB);
         g.acquire(MIB);
         assertThat(g.tick().action()).isEqualTo(Action.SLOW_START);
-        // slow start adds max(rate, additive step): 2 + 4 MiB/s
-        assertThat(g.rateBytesPerSecond()).isEqualTo(6 * MIB);
+        // slow start adds max(rate, additive step): 2 + max(2, 2) MiB/s
+        assertThat(g.rateBytesPerSecond()).isEqualTo(2 * MIB + Math.max(2 * MIB, g.options().additiveStep()));
     }
 
     @Test

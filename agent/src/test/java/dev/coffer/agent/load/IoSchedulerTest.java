@@ -121,12 +121,12 @@ class IoSchedulerTest {
         IoScheduler.Job high = scheduler.register("high", 2);
         governor.setPaused(true);
         List<Thread> threads = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             threads.add(reader(high, MIB, 20, errors));
         }
-        awaitQueued(3);
-        threads.add(reader(low, MIB, 5, errors));
         awaitQueued(4);
+        threads.add(reader(low, MIB, 20, errors));
+        awaitQueued(5);
         governor.setPaused(false);
         for (Thread t : threads) {
             t.join(20_000);
@@ -134,9 +134,11 @@ class IoSchedulerTest {
         assertThat(errors).isEmpty();
         int lastHigh = dispatched.lastIndexOf("high");
         long lowBeforeLastHigh = dispatched.subList(0, lastHigh).stream().filter("low"::equals).count();
-        // three high-priority readers keep at least one request queued nearly always
-        assertThat(lowBeforeLastHigh).as("%s", dispatched).isLessThanOrEqualTo(2);
-        assertThat(dispatched).hasSize(65);
+        // four high-priority readers keep a request queued nearly always; low gets a turn only in
+        // the instant when all four are between two requests. Without priorities it would get a
+        // fifth of the 80 turns (16); the bound is half of that, so thread timing cannot flake it
+        assertThat(lowBeforeLastHigh).as("%s", dispatched).isLessThanOrEqualTo(8);
+        assertThat(dispatched).hasSize(100);
     }
 
     @Test
