@@ -168,8 +168,16 @@ abstract class GrainedExtentReader implements ExtentReader {
                         + " changed from allocated to unallocated while reading");
             }
             if (compressed) {
-                byte[] g = inflate(grain, loc);
-                dst.put(g, in, n);
+                if (in == 0 && n == grainBytes) {
+                    // a whole grain: inflate straight into the caller's buffer, no copy
+                    GrainBuffer b = inflated.get();
+                    int pos = dst.position();
+                    inflateInto(grain, loc, b, dst);
+                    dst.position(pos + n);
+                } else {
+                    byte[] g = inflate(grain, loc);
+                    dst.put(g, in, n);
+                }
             } else {
                 // coalesce grains that lie one after another in the file into one read
                 int total = n;
@@ -223,17 +231,40 @@ abstract class GrainedExtentReader implements ExtentReader {
         }
     }
 
-    /** Inflates one compressed grain (zlib stream), into this thread's grain buffer. */
+    /** Inflates one compressed grain (zlib stream) into this thread's grain buffer, which it returns. */
     private byte[] inflate(long grain, long loc) throws IOException {
         GrainBuffer b = inflated.get();
         if (b.grain == grain) {
             return b.data;
         }
         b.grain = -1;
-        long dataAt;
+        int out = inflateInto(grain, loc, b, ByteBuffer.wrap(b.data));
+        if (out < grainBytes) {
+            java.util.Arrays.fill(b.data, out, grainBytes, (byte) 0);
+        }
+        b.grain = grain;
+        return b.data;
+    }
+
+    /**
+     * Reads grain {@code grain}'s compressed bytes at {@code loc} (one read for marker and data in the
+     * common case) and inflates them into {@code dst} (at most one grain); returns the bytes produced,
+     * checked to cover at least the grain's share of the extent.
+     */
+    private int inflateInto(long grain, long loc, GrainBuffer b, ByteBuffer dst) throws IOException {
+        int head = markers ? MARKER_HEADER : 0;
+        // one read covers marker and data unless the grain did not compress (stored blocks add ~0.1%)
+        int guess = (int) Math.min(file.size() - loc,
+                markers ? head + grainBytes + grainBytes / 64 + 64L : 2L * grainBytes);
+        if (b.input.length < guess) {
+            b.input = new byte[Math.max(guess, head + 2 * grainBytes)];
+        }
+        ByteBuffer first = ByteBuffer.wrap(b.input, 0, guess);
+        file.read(loc, first);
+        long dataAt = loc + head;
         int dataLen;
         if (markers) {
-            ByteBuffer m = file.readBuffer(loc, MARKER_HEADER);
+            ByteBuffer m = ByteBuffer.wrap(b.input, 0, MARKER_HEADER).order(ByteOrder.LITTLE_ENDIAN);
             long lba = m.getLong(0);
             long expectLba = grain * (grainBytes / Limits.SECTOR) + lbaBase();
             if (lba != expectLba) {
@@ -246,48 +277,44 @@ abstract class GrainedExtentReader implements ExtentReader {
                 throw new CorruptImageException(file.path() + " at 0x" + Long.toHexString(loc + 8)
                         + ": compressed grain size " + len + ", expected 1.." + 2L * grainBytes);
             }
-            dataAt = loc + MARKER_HEADER;
-            dataLen = (int) len;
-            if (dataAt + dataLen > file.size()) {
+            if (dataAt + len > file.size()) {
                 throw new CorruptImageException(file.path() + " at 0x" + Long.toHexString(loc)
-                        + ": compressed grain of " + dataLen + " bytes runs past the end of the file");
+                        + ": compressed grain of " + len + " bytes runs past the end of the file");
+            }
+            dataLen = (int) len;
+            if (head + dataLen > guess) {
+                file.read(loc + guess, ByteBuffer.wrap(b.input, guess, head + dataLen - guess));
             }
         } else {
-            dataAt = loc;
-            dataLen = (int) Math.min(2L * grainBytes, file.size() - loc);
+            dataLen = guess;
         }
-        if (b.input.length < dataLen) {
-            b.input = new byte[Math.max(dataLen, grainBytes + grainBytes / 8)];
-        }
-        ByteBuffer in = ByteBuffer.wrap(b.input, 0, dataLen);
-        file.read(dataAt, in);
         Inflater inf = b.inflater;
         inf.reset();
-        inf.setInput(b.input, 0, dataLen);
-        int out = 0;
-        int want = grainLength(grain);
+        inf.setInput(b.input, head, dataLen);
+        int start = dst.position();
+        int limit = dst.limit();
+        dst.limit(start + Math.min(grainBytes, dst.remaining()));
         try {
-            while (out < grainBytes && !inf.finished()) {
-                int got = inf.inflate(b.data, out, grainBytes - out);
+            while (dst.hasRemaining() && !inf.finished()) {
+                int got = inf.inflate(dst);
                 if (got == 0 && (inf.needsInput() || inf.needsDictionary())) {
                     break;
                 }
-                out += got;
             }
         } catch (DataFormatException e) {
             throw new CorruptImageException(file.path() + " at 0x" + Long.toHexString(dataAt)
                     + ": grain " + grain + " does not inflate: " + e.getMessage());
+        } finally {
+            dst.limit(limit);
         }
+        int out = dst.position() - start;
+        int want = grainLength(grain);
         if (!inf.finished() || out < want) {
             throw new CorruptImageException(file.path() + " at 0x" + Long.toHexString(dataAt)
                     + ": grain " + grain + " inflates to " + out + (inf.finished() ? "" : "+")
                     + " bytes, expected " + (want == grainBytes ? "" : want + "..") + grainBytes);
         }
-        if (out < grainBytes) {
-            java.util.Arrays.fill(b.data, out, grainBytes, (byte) 0);
-        }
-        b.grain = grain;
-        return b.data;
+        return out;
     }
 
     /** The lba a grain marker of grain 0 carries (non-zero only for later extents of a split disk). */
