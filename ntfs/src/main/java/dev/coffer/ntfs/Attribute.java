@@ -105,16 +105,15 @@ final class Attribute {
      * before {@code p + len}; {@code rel} is its offset inside the record and {@code where} names the
      * record (number and volume offset), both for messages.
      */
-    static Attribute parse(byte[] b, int p, int rel, int len, long recordNumber, long totalClusters, String where)
+    static Attribute parse(byte[] b, int p, int rel, int len, long recordNumber, long totalClusters, Object where)
             throws CorruptNtfsException {
         int type = Le.i32(b, p + OFF_TYPE);
-        String at = where + " attribute " + Checks.hex(Integer.toUnsignedLong(type)) + " at +" + Checks.hex(rel);
         int nameLen = Le.u8(b, p + OFF_NAME_LENGTH);
         int nameOff = Le.u16(b, p + OFF_NAME_OFFSET);
         String name = "";
         if (nameLen > 0) {
             if (nameOff + 2L * nameLen > len) {
-                throw new CorruptNtfsException(at + ": name (+" + Checks.hex(nameOff) + ", " + nameLen
+                throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + ": name (+" + Checks.hex(nameOff) + ", " + nameLen
                         + " chars) runs past the attribute's " + len + " bytes");
             }
             name = Le.utf16(b, p + nameOff, nameLen);
@@ -123,12 +122,12 @@ final class Attribute {
         int id = Le.u16(b, p + OFF_ID);
         if (b[p + OFF_NON_RESIDENT] == 0) {
             if (len < RESIDENT_HEADER) {
-                throw new CorruptNtfsException(at + ": resident attribute length expected >= 0x18, found " + len);
+                throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + ": resident attribute length expected >= 0x18, found " + len);
             }
             long vlen = Le.u32(b, p + OFF_VALUE_LENGTH);
             int voff = Le.u16(b, p + OFF_VALUE_OFFSET);
             if (voff + vlen > len) {
-                throw new CorruptNtfsException(at + ": resident value (+" + Checks.hex(voff) + ", " + vlen
+                throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + ": resident value (+" + Checks.hex(voff) + ", " + vlen
                         + " bytes) runs past the attribute's " + len + " bytes");
             }
             byte[] v = new byte[(int) vlen];
@@ -136,28 +135,40 @@ final class Attribute {
             return new Attribute(type, name, flags, id, recordNumber, v);
         }
         if (len < NON_RESIDENT_HEADER) {
-            throw new CorruptNtfsException(at + ": non-resident attribute length expected >= 0x40, found " + len);
+            throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + ": non-resident attribute length expected >= 0x40, found " + len);
         }
         long startVcn = Le.i64(b, p + OFF_START_VCN);
         long lastVcn = Le.i64(b, p + OFF_LAST_VCN);
         if (startVcn < 0 || lastVcn < startVcn - 1 || lastVcn > totalClusters * 4096) {
-            throw new CorruptNtfsException(at + ": vcn range " + startVcn + ".." + lastVcn + " invalid");
+            throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + ": vcn range " + startVcn + ".." + lastVcn + " invalid");
         }
         int runsOff = Le.u16(b, p + OFF_RUNS_OFFSET);
         if (runsOff < NON_RESIDENT_HEADER || runsOff > len) {
-            throw new CorruptNtfsException(at + ": run list offset at +0x20 out of range, found " + Checks.hex(runsOff));
+            throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + ": run list offset at +0x20 out of range, found " + Checks.hex(runsOff));
         }
         int cu = Le.u16(b, p + OFF_COMPRESSION_UNIT);
-        Checks.range(cu, 0, MAX_COMPRESSION_UNIT_LOG2, at + " +0x22", "compression unit");
+        if (cu > MAX_COMPRESSION_UNIT_LOG2) {
+            throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + " +0x22: compression unit out of range, expected 0.."
+                    + MAX_COMPRESSION_UNIT_LOG2 + ", found " + cu);
+        }
         long alloc = Le.i64(b, p + OFF_ALLOCATED_SIZE);
         long data = Le.i64(b, p + OFF_DATA_SIZE);
         long init = Le.i64(b, p + OFF_INITIALIZED_SIZE);
         if (startVcn == 0 && (alloc < 0 || data < 0 || init < 0)) {
-            throw new CorruptNtfsException(at + ": sizes invalid, allocated " + alloc + ", data " + data
+            throw new CorruptNtfsException(Where.of(where, " attribute ", new AttrHex(type, rel)) + ": sizes invalid, allocated " + alloc + ", data " + data
                     + ", initialized " + init);
         }
-        List<Run> runs = RunList.decode(b, p + runsOff, p + len, startVcn, lastVcn, totalClusters, at);
+        List<Run> runs = RunList.decode(b, p + runsOff, p + len, startVcn, lastVcn, totalClusters,
+                Where.of(where, " attribute ", new AttrHex(type, rel)));
         return new Attribute(type, name, flags, id, recordNumber, startVcn, lastVcn, cu, alloc, data, init, runs);
+    }
+
+    /** "0xTYPE at +0xREL", formatted late. */
+    private record AttrHex(int type, int rel) {
+        @Override
+        public String toString() {
+            return Checks.hex(Integer.toUnsignedLong(type)) + " at +" + Checks.hex(rel);
+        }
     }
 
     static String typeName(int type) {

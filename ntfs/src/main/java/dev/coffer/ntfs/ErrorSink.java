@@ -7,8 +7,11 @@ package dev.coffer.ntfs;
 @FunctionalInterface
 public interface ErrorSink {
     /** Rethrows every error: the first corrupt structure aborts the operation. */
-    ErrorSink STRICT = e -> {
-        throw e;
+    ErrorSink STRICT = new ErrorSink() { // not a lambda: keeps LambdaMetafactory off the startup path
+        @Override
+        public void report(NtfsException error) throws NtfsException {
+            throw error;
+        }
     };
 
     /** Called once per skipped structure; throw to abort. */

@@ -43,7 +43,7 @@ public record FileName(long parentRecordNumber, int parentSequenceNumber, String
     }
 
     /** Decodes a $FILE_NAME value of {@code len} bytes at {@code b[p]}; {@code where} names it for messages. */
-    static FileName parse(byte[] b, int p, int len, String where) throws CorruptNtfsException {
+    static FileName parse(byte[] b, int p, int len, Object where) throws CorruptNtfsException {
         if (len < OFF_NAME) {
             throw new CorruptNtfsException(where + ": $FILE_NAME expected >= 0x42 bytes, found " + len);
         }

@@ -39,8 +39,17 @@ public record FileRecord(long mftRecordNumber, int sequenceNumber, int hardLinkC
 
     /** All $DATA streams, unnamed first if present. */
     public List<StreamInfo> dataStreams() {
-        return streams.stream().filter(StreamInfo::isData)
-                .sorted((a, b) -> a.name().isEmpty() ? -1 : b.name().isEmpty() ? 1 : 0).toList();
+        List<StreamInfo> out = new java.util.ArrayList<>(streams.size());
+        for (StreamInfo s : streams) {
+            if (s.isData()) {
+                if (s.name().isEmpty()) {
+                    out.add(0, s);
+                } else {
+                    out.add(s);
+                }
+            }
+        }
+        return out;
     }
 
     /** The size of the unnamed $DATA stream, 0 when there is none (directories). */
@@ -50,8 +59,22 @@ public record FileRecord(long mftRecordNumber, int sequenceNumber, int hardLinkC
 
     /** The names to show: every name except 8.3 short names that have a long twin. */
     public List<FileName> links() {
-        List<FileName> l = names.stream().filter(n -> !n.dosOnly()).toList();
-        return l.isEmpty() ? names : l;
+        int dos = 0;
+        for (FileName n : names) {
+            if (n.dosOnly()) {
+                dos++;
+            }
+        }
+        if (dos == 0 || dos == names.size()) {
+            return names;
+        }
+        List<FileName> l = new java.util.ArrayList<>(names.size() - dos);
+        for (FileName n : names) {
+            if (!n.dosOnly()) {
+                l.add(n);
+            }
+        }
+        return l;
     }
 
     /** The first long name, or null for a record with no $FILE_NAME. */

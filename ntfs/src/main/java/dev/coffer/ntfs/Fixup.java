@@ -15,7 +15,7 @@ final class Fixup {
      * Checks and undoes the fixups of the {@code size}-byte structure at {@code buf[off]}, in place.
      * {@code what} names the structure in messages (e.g. "MFT record 42 at 0x3f000").
      */
-    static void apply(byte[] buf, int off, int size, String what) throws CorruptNtfsException {
+    static void apply(byte[] buf, int off, int size, Object what) throws CorruptNtfsException {
         int usaOffset = u16(buf, off + 0x04);
         int usaCount = u16(buf, off + 0x06);
         int strides = size / STRIDE;

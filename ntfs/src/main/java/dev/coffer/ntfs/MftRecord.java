@@ -68,7 +68,7 @@ final class MftRecord {
      */
     static MftRecord parse(byte[] b, int off, int size, long number, long at, long totalClusters)
             throws CorruptNtfsException {
-        String where = "MFT record " + number + " at " + Checks.hex(at);
+        Where where = Where.record(number, at);
         int magic = Le.i32(b, off);
         if (magic != MAGIC_FILE) {
             throw new CorruptNtfsException(where + ": expected magic \"FILE\", found " + Checks.hex(Integer.toUnsignedLong(magic))

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -283,12 +282,12 @@ public final class NtfsVolume implements Closeable {
 
     /** Builds the public view of a file from all its attributes. */
     FileRecord assemble(MftRecord base, List<Attribute> attrs) throws IOException {
-        String where = "MFT record " + base.number;
+        Where where = Where.record(base.number, -1);
         List<FileName> names = new ArrayList<>(2);
         StandardInformation si = null;
         ReparsePoint reparse = null;
         UUID objectId = null;
-        Map<String, List<Attribute>> groups = new LinkedHashMap<>();
+        List<List<Attribute>> groups = new ArrayList<>(4);
         for (Attribute a : attrs) {
             switch (a.type) {
                 case Attribute.FILE_NAME:
@@ -306,7 +305,7 @@ public final class NtfsVolume implements Closeable {
                         if (a.dataSize > ReparsePoint.MAX_DATA + 8) {
                             throw new CorruptNtfsException(where + ": $REPARSE_POINT of " + a.dataSize + " bytes exceeds 16 KiB");
                         }
-                        reparse = ReparsePoint.parse(readNonResident(src, boot, a, where), where);
+                        reparse = ReparsePoint.parse(readNonResident(src, boot, a, where.toString()), where);
                     } else {
                         reparse = ReparsePoint.parse(a.value, where);
                     }
@@ -320,11 +319,23 @@ public final class NtfsVolume implements Closeable {
                     break;
             }
             if (a.type == Attribute.DATA || a.nonResident) {
-                groups.computeIfAbsent(a.type + ":" + a.name, k -> new ArrayList<>(1)).add(a);
+                List<Attribute> group = null;
+                for (List<Attribute> g : groups) {
+                    Attribute h = g.get(0);
+                    if (h.type == a.type && h.name.equals(a.name)) {
+                        group = g;
+                        break;
+                    }
+                }
+                if (group == null) {
+                    group = new ArrayList<>(1);
+                    groups.add(group);
+                }
+                group.add(a);
             }
         }
         List<StreamInfo> streams = new ArrayList<>(groups.size());
-        for (List<Attribute> g : groups.values()) {
+        for (List<Attribute> g : groups) {
             streams.add(merge(g, where, false));
         }
         return new FileRecord(base.number, base.sequence, base.linkCount, base.directory(), List.copyOf(names), si,
@@ -332,7 +343,7 @@ public final class NtfsVolume implements Closeable {
     }
 
     /** Merges the extents of one attribute (sorted by starting vcn, contiguous) into a stream. */
-    static StreamInfo merge(List<Attribute> pieces, String where, boolean partial) throws CorruptNtfsException {
+    static StreamInfo merge(List<Attribute> pieces, Object where, boolean partial) throws CorruptNtfsException {
         Attribute first = pieces.get(0);
         if (!first.nonResident) {
             if (pieces.size() > 1) {
@@ -348,9 +359,9 @@ public final class NtfsVolume implements Closeable {
             sorted.sort(Comparator.comparingLong(a -> a.startVcn));
         }
         Attribute head = sorted.get(0);
-        String what = where + " " + Attribute.typeName(head.type) + (head.name.isEmpty() ? "" : " \"" + head.name + "\"");
+        Object what = where; // refined below only when a message is built
         if (head.startVcn != 0) {
-            throw new CorruptNtfsException(what + ": first extent starts at vcn " + head.startVcn + ", expected 0");
+            throw new CorruptNtfsException(what + " " + Attribute.typeName(head.type) + " \"" + head.name + "\": first extent starts at vcn " + head.startVcn + ", expected 0");
         }
         List<Run> runs;
         if (sorted.size() == 1) {
@@ -360,7 +371,7 @@ public final class NtfsVolume implements Closeable {
             long next = 0;
             for (Attribute a : sorted) {
                 if (!a.nonResident || a.startVcn != next) {
-                    throw new CorruptNtfsException(what + ": extent in record " + a.recordNumber + " starts at vcn "
+                    throw new CorruptNtfsException(what + " " + Attribute.typeName(head.type) + " \"" + head.name + "\": extent in record " + a.recordNumber + " starts at vcn "
                             + a.startVcn + ", expected " + next);
                 }
                 runs.addAll(a.runs);
@@ -398,44 +409,44 @@ public final class NtfsVolume implements Closeable {
      */
     public void scan(Consumer<FileRecord> consumer) throws IOException {
         int perChunk = Math.max(1, SCAN_CHUNK / recordSize);
-        byte[] buf = new byte[perChunk * recordSize];
+        long chunks = (recordCount + perChunk - 1) / perChunk;
+        int threads = (int) Math.min(Math.min(SCAN_THREADS, Runtime.getRuntime().availableProcessors()), chunks);
         Map<Long, List<MftRecord>> extensions = new HashMap<>();
         List<MftRecord> deferred = new ArrayList<>();
-        for (long first = 0; first < recordCount; first += perChunk) {
-            int count = (int) Math.min(perChunk, recordCount - first);
-            long streamOff = first * recordSize;
-            mft.readFully(streamOff, ByteBuffer.wrap(buf, 0, count * recordSize));
-            for (int i = 0; i < count; i++) {
-                int off = i * recordSize;
-                if (!MftRecord.inUseFlag(buf, off)) {
-                    continue;
+        if (threads <= 1) {
+            byte[] buf = new byte[perChunk * recordSize];
+            for (long first = 0; first < recordCount; first += perChunk) {
+                deliver(parseChunk(first, (int) Math.min(perChunk, recordCount - first), buf), consumer, extensions, deferred);
+            }
+        } else {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+                    new java.util.concurrent.ThreadFactory() {
+                        @Override
+                        public Thread newThread(Runnable r) {
+                            Thread t = new Thread(r, "ntfs-scan");
+                            t.setDaemon(true);
+                            return t;
+                        }
+                    });
+            try {
+                java.util.ArrayDeque<java.util.concurrent.Future<Chunk>> inflight = new java.util.ArrayDeque<>();
+                long next = 0;
+                while (next < recordCount || !inflight.isEmpty()) {
+                    while (next < recordCount && inflight.size() <= threads) {
+                        final long first = next;
+                        final int count = (int) Math.min(perChunk, recordCount - first);
+                        inflight.add(pool.submit(new java.util.concurrent.Callable<Chunk>() {
+                            @Override
+                            public Chunk call() throws IOException {
+                                return parseChunk(first, count, new byte[count * recordSize]);
+                            }
+                        }));
+                        next += count;
+                    }
+                    deliver(await(inflight.poll()), consumer, extensions, deferred);
                 }
-                long n = first + i;
-                if (!MftRecord.hasMagic(buf, off)) {
-                    if (Le.i32(buf, off) != 0) {
-                        sink.report(new CorruptNtfsException("MFT record " + n + " at " + Checks.hex(mft.volumeOffset(n * recordSize))
-                                + ": expected magic \"FILE\", found " + Checks.hex(Le.u32(buf, off))));
-                    }
-                    continue;
-                }
-                try {
-                    MftRecord r = MftRecord.parse(buf, off, recordSize, n, mft.volumeOffset(n * recordSize), totalClusters);
-                    if (r.baseRecordNumber() != 0) {
-                        extensions.computeIfAbsent(r.baseRecordNumber(), k -> new ArrayList<>(2)).add(r);
-                        continue;
-                    }
-                    boolean hasList = false;
-                    for (Attribute a : r.attributes) {
-                        hasList |= a.type == Attribute.ATTRIBUTE_LIST;
-                    }
-                    if (hasList) {
-                        deferred.add(r);
-                    } else {
-                        consumer.accept(assemble(r, r.attributes));
-                    }
-                } catch (NtfsException e) {
-                    sink.report(e);
-                }
+            } finally {
+                pool.shutdownNow();
             }
         }
         for (MftRecord r : deferred) {
@@ -451,6 +462,88 @@ public final class NtfsVolume implements Closeable {
                 sink.report(e);
             }
         }
+    }
+
+    /** Parse workers for {@link #scan}: two cores halve its time; more rarely help (the MFT read is sequential). */
+    static final int SCAN_THREADS = 2;
+
+    /** What one worker made of one chunk of the MFT, in record order. */
+    private static final class Chunk {
+        final List<Object> items = new ArrayList<>(); // FileRecord, MftRecord (extension or deferred base), or NtfsException
+    }
+
+    private static Chunk await(java.util.concurrent.Future<Chunk> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("MFT scan interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private void deliver(Chunk c, Consumer<FileRecord> consumer, Map<Long, List<MftRecord>> extensions,
+            List<MftRecord> deferred) throws NtfsException {
+        for (Object o : c.items) {
+            if (o instanceof FileRecord f) {
+                consumer.accept(f);
+            } else if (o instanceof MftRecord r) {
+                if (r.baseRecordNumber() != 0) {
+                    List<MftRecord> l = extensions.get(r.baseRecordNumber());
+                    if (l == null) {
+                        l = new ArrayList<>(2);
+                        extensions.put(r.baseRecordNumber(), l);
+                    }
+                    l.add(r);
+                } else {
+                    deferred.add(r);
+                }
+            } else {
+                sink.report((NtfsException) o);
+            }
+        }
+    }
+
+    /** Reads and parses records {@code first .. first+count-1} (thread-safe: touches no shared state). */
+    private Chunk parseChunk(long first, int count, byte[] buf) throws IOException {
+        Chunk out = new Chunk();
+        mft.readFully(first * recordSize, ByteBuffer.wrap(buf, 0, count * recordSize));
+        for (int i = 0; i < count; i++) {
+            int off = i * recordSize;
+            if (!MftRecord.inUseFlag(buf, off)) {
+                continue;
+            }
+            long n = first + i;
+            if (!MftRecord.hasMagic(buf, off)) {
+                if (Le.i32(buf, off) != 0) {
+                    out.items.add(new CorruptNtfsException("MFT record " + n + " at " + Checks.hex(mft.volumeOffset(n * recordSize))
+                            + ": expected magic \"FILE\", found " + Checks.hex(Le.u32(buf, off))));
+                }
+                continue;
+            }
+            try {
+                MftRecord r = MftRecord.parse(buf, off, recordSize, n, mft.volumeOffset(n * recordSize), totalClusters);
+                if (r.baseRecordNumber() != 0) {
+                    out.items.add(r);
+                    continue;
+                }
+                boolean hasList = false;
+                for (Attribute a : r.attributes) {
+                    hasList |= a.type == Attribute.ATTRIBUTE_LIST;
+                }
+                out.items.add(hasList ? r : assemble(r, r.attributes));
+            } catch (NtfsException e) {
+                out.items.add(e);
+            }
+        }
+        return out;
     }
 
     /** Scans the MFT and builds the whole tree of names (see {@link VolumeTree}). */
@@ -505,9 +598,12 @@ public final class NtfsVolume implements Closeable {
         if (!alloc.isEmpty()) {
             StreamReader ar = new StreamReader(src, merge(alloc, where, false), boot.clusterSize(), where);
             w.allocSize = ar.size();
-            w.blocks = (off, dst) -> {
-                ar.readFully(off, ByteBuffer.wrap(dst));
-                return ar.volumeOffset(off);
+            w.blocks = new BlockSource() { // not a lambda: list() runs during open(), keep bootstraps off that path
+                @Override
+                public long read(long off, byte[] dst) throws IOException {
+                    ar.readFully(off, ByteBuffer.wrap(dst));
+                    return ar.volumeOffset(off);
+                }
             };
             if (bitmap.isEmpty()) {
                 throw new CorruptNtfsException(where + ": $INDEX_ALLOCATION without $BITMAP");
@@ -591,7 +687,7 @@ public final class NtfsVolume implements Closeable {
                 if (last) {
                     return;
                 }
-                FileName fn = FileName.parse(b, p + 0x10, keyLen, where + " " + what + " entry at +" + Checks.hex(p));
+                FileName fn = FileName.parse(b, p + 0x10, keyLen, Where.of(where, " ", what, " entry at byte ", p));
                 out.add(new DirectoryEntry(ref & 0xFFFF_FFFF_FFFFL, (int) (ref >>> 48), fn));
                 p += len;
             }

@@ -60,7 +60,7 @@ public record ReparsePoint(long tag, String tagName, String target, String print
         return tag == TAG_SYMLINK || tag == TAG_MOUNT_POINT || tag == TAG_LX_SYMLINK;
     }
 
-    static ReparsePoint parse(byte[] v, String where) throws CorruptNtfsException {
+    static ReparsePoint parse(byte[] v, Object where) throws CorruptNtfsException {
         if (v.length < 8) {
             throw new CorruptNtfsException(where + ": $REPARSE_POINT expected >= 8 bytes, found " + v.length);
         }
@@ -89,7 +89,7 @@ public record ReparsePoint(long tag, String tagName, String target, String print
         return new ReparsePoint(tag, nameOf(tag), target, print, relative);
     }
 
-    private static String name(byte[] v, int base, int off, int len, int end, String where) throws CorruptNtfsException {
+    private static String name(byte[] v, int base, int off, int len, int end, Object where) throws CorruptNtfsException {
         if ((len & 1) != 0 || base + off + len > end) {
             throw new CorruptNtfsException(where + ": reparse path (+" + off + ", " + len + " bytes) out of bounds");
         }

@@ -17,7 +17,7 @@ final class RunList {
      * {@code totalClusters}. {@code where} names the attribute in messages.
      */
     static List<Run> decode(byte[] b, int off, int end, long startVcn, long lastVcn, long totalClusters,
-            String where) throws CorruptNtfsException {
+            Object where) throws CorruptNtfsException {
         List<Run> runs = new ArrayList<>();
         long vcn = startVcn;
         long lcn = 0;

@@ -34,7 +34,7 @@ public record StandardInformation(Instant created, Instant modified, Instant mft
     /** FILETIME of 1970-01-01T00:00:00Z. */
     static final long UNIX_EPOCH_FILETIME = 116_444_736_000_000_000L;
 
-    static StandardInformation parse(byte[] v, String where) throws CorruptNtfsException {
+    static StandardInformation parse(byte[] v, Object where) throws CorruptNtfsException {
         if (v.length < V1_SIZE) {
             throw new CorruptNtfsException(where + ": $STANDARD_INFORMATION expected >= 0x30 bytes, found " + v.length);
         }

@@ -40,8 +40,13 @@ public final class VolumeTree {
     }
 
     static VolumeTree build(NtfsVolume volume, ErrorSink sink) throws IOException {
-        Map<Long, FileRecord> records = new HashMap<>();
-        volume.scan(f -> records.put(f.mftRecordNumber(), f));
+        Map<Long, FileRecord> records = new HashMap<>(Math.max(16, (int) Math.min(volume.recordCount() * 2, 1 << 24)));
+        volume.scan(new java.util.function.Consumer<FileRecord>() { // no lambda on the startup path
+            @Override
+            public void accept(FileRecord f) {
+                records.put(f.mftRecordNumber(), f);
+            }
+        });
         Map<Long, List<Child>> children = new HashMap<>();
         List<FileRecord> orphans = new ArrayList<>();
         for (FileRecord f : records.values()) {
@@ -53,7 +58,12 @@ public final class VolumeTree {
                 FileRecord p = records.get(n.parentRecordNumber());
                 if (p != null && p.directory() && p.sequenceNumber() == n.parentSequenceNumber()
                         && p.mftRecordNumber() != f.mftRecordNumber()) {
-                    children.computeIfAbsent(p.mftRecordNumber(), k -> new ArrayList<>()).add(new Child(n.name(), f));
+                    List<Child> l = children.get(p.mftRecordNumber());
+                    if (l == null) {
+                        l = new ArrayList<>();
+                        children.put(p.mftRecordNumber(), l);
+                    }
+                    l.add(new Child(n.name(), f));
                     attached = true;
                 }
             }
