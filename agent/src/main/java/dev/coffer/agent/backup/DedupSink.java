@@ -18,13 +18,16 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The dedup stage: sends a block only when neither this backup, nor the catalog, nor the destination
- * already has it. Blocks are looked up in batches (one catalog query and one destination round trip
+ * already has it. {@link #offer} copies the block and returns at once (blocking only while
+ * {@link #BUDGET_BYTES} of copies wait); failures surface in {@link #drain}. Blocks are looked up in batches (one catalog query and one destination round trip
  * per batch) by a single thread; sends pipeline through {@link Destination#put}, whose in-flight
  * budget bounds memory.
  */
 final class DedupSink implements BlockSink, AutoCloseable {
     /** Blocks per lookup batch: one round trip per 256 blocks keeps a remote pipe busy. */
     private static final int BATCH = 256;
+    /** Bytes of copied blocks waiting for lookup or send: 4x the embedded destination's in-flight budget. */
+    private static final int BUDGET_BYTES = 256 << 20;
     /** How long a partial batch waits for company before it is looked up anyway. */
     private static final long LINGER_MICROS = 500;
 
@@ -44,6 +47,7 @@ final class DedupSink implements BlockSink, AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final Thread thread;
     private volatile boolean closing;
+    private final java.util.concurrent.Semaphore budget = new java.util.concurrent.Semaphore(BUDGET_BYTES);
     /** Blocks offered whose lookup or send has not finished. */
     private final AtomicLong outstanding = new AtomicLong();
 
@@ -71,11 +75,27 @@ final class DedupSink implements BlockSink, AutoCloseable {
             blocksKnown.incrementAndGet();
             return CompletableFuture.completedFuture(null);
         }
-        Pending p = new Pending(hash, data, new CompletableFuture<>());
+        // copy the block and hand the reader its buffer back at once: a block may wait a while for its
+        // lookup batch and its send, and the readers should not wait with it. The copies are bounded
+        // by a byte budget, so memory stays bounded whatever the destination's speed.
+        int n = data.remaining();
+        int permits = Math.min(n, BUDGET_BYTES);
+        try {
+            budget.acquire(permits);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(e);
+        }
+        ByteBuffer copy = ByteBuffer.allocate(n);
+        copy.put(data.duplicate()).flip();
+        Pending p = new Pending(hash, copy, new CompletableFuture<>());
         outstanding.incrementAndGet();
-        p.released().whenComplete((v, ex) -> outstanding.decrementAndGet());
+        p.released().whenComplete((v, ex) -> {
+            budget.release(permits);
+            outstanding.decrementAndGet();
+        });
         queue.add(p);
-        return p.released();
+        return CompletableFuture.completedFuture(null);
     }
 
     private void run() {

@@ -38,6 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * backup by fingerprint, and the clusters that plain streams do not reproduce kept as a raw region.
  */
 final class NtfsVolumeBackup {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NtfsVolumeBackup.class);
     /** Resident and compressed content is hashed on the calling thread; at most this much waits for the sink. */
     private static final long INLINE_BYTES_IN_FLIGHT = 64L << 20;
 
@@ -55,6 +56,15 @@ final class NtfsVolumeBackup {
     private final List<CompletableFuture<Void>> inline = new ArrayList<>();
     private long inlineBytes;
     private FileIngest ingest;
+    /** The catalog writer: one thread, so SQLite never runs on the readers' or the destination's threads. */
+    private final java.util.concurrent.ExecutorService ingestThread = java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> {
+                Thread t = new Thread(r, "backup-catalog");
+                t.setDaemon(true);
+                return t;
+            });
+    private final java.util.concurrent.atomic.AtomicReference<Throwable> ingestFailure =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     NtfsVolumeBackup(BackupContext ctx, NtfsVolume vol, long volumeOffset, long volumeLength, long volumeId,
             long diskId) {
@@ -73,8 +83,10 @@ final class NtfsVolumeBackup {
         if (previousBackup.isPresent()) {
             catalog.forEachLiveVersion(volumeId, previousBackup.getAsLong(), v -> previous.put(v.path(), v));
         }
+        long t0 = System.nanoTime();
         VolumeTree tree = vol.tree();
         List<FileRecord> records = new ArrayList<>(tree.records());
+        log.debug("volume phase=tree records={} ms={}", records.size(), (System.nanoTime() - t0) / 1_000_000);
         // disk order of the first cluster, so reads sweep the volume once
         records.sort(Comparator.comparingLong(NtfsVolumeBackup::firstLcn));
         long files = 0;
@@ -105,19 +117,61 @@ final class NtfsVolumeBackup {
                 }
                 backupRecord(f, paths, fp, !orphan, byContent);
             }
+            log.debug("volume phase=submitted ms={}", (System.nanoTime() - t0) / 1_000_000);
             ctx.pipeline().finish();
             joinInline(0);
-            IngestResult ir;
-            synchronized (ingest) {
-                ir = ingest.finish();
-            }
+            log.debug("volume phase=hashed ms={}", (System.nanoTime() - t0) / 1_000_000);
+            IngestResult ir = onIngestThread(() -> ingest.finish());
+            log.debug("volume phase=ingested ms={}", (System.nanoTime() - t0) / 1_000_000);
             long raw = rawRegion();
+            log.debug("volume phase=raw ms={}", (System.nanoTime() - t0) / 1_000_000);
             return new Result(files, ir, raw);
         } finally {
-            synchronized (ingest) {
-                ingest.close();
+            try {
+                onIngestThread(() -> {
+                    ingest.close();
+                    return null;
+                });
+            } finally {
+                ingestThread.shutdown();
             }
         }
+    }
+
+    /** Runs {@code work} on the catalog thread after everything queued before it, and rethrows its failure. */
+    private <T> T onIngestThread(java.util.concurrent.Callable<T> work) throws IOException {
+        try {
+            T v = ingestThread.submit(work).get();
+            Throwable f = ingestFailure.get();
+            if (f != null) {
+                throw f instanceof IOException io ? io : new IOException(f.getMessage(), f);
+            }
+            return v;
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("backup cancelled");
+        }
+    }
+
+    /** Queues catalog work; a failure is kept and rethrown by the next {@link #onIngestThread}. */
+    private void ingestLater(IngestWork work) {
+        ingestThread.execute(() -> {
+            if (ingestFailure.get() != null) {
+                return;
+            }
+            try {
+                work.run();
+            } catch (Throwable e) {
+                ingestFailure.compareAndSet(null, e);
+                ctx.pipeline().cancel(e);
+            }
+        });
+    }
+
+    private interface IngestWork {
+        void run() throws IOException;
     }
 
     private static long firstLcn(FileRecord f) {
@@ -156,11 +210,11 @@ final class NtfsVolumeBackup {
             prev.add(v);
         }
         boolean zeroTails = (prev.get(0).fingerprint() & 1L) != 0;
-        synchronized (ingest) {
+        ingestLater(() -> {
             for (LiveVersion v : prev) {
                 ingest.carry(v.versionId());
             }
-        }
+        });
         synchronized (coverage) {
             for (StreamInfo s : f.dataStreams()) {
                 if (plain(s)) {
@@ -332,24 +386,20 @@ final class NtfsVolumeBackup {
             List<StreamRecord> list = List.of(streams);
             long fingerprint = (byContent == null ? fp : withContent(fp, list)) | (zeroTails.get() ? 1L : 0L);
             long parent = f.primaryName() != null ? f.primaryName().parentRecordNumber() : 0;
-            try {
-                synchronized (ingest) {
-                    if (byContent != null && byContent.stream().allMatch(v -> v != null && v.fingerprint() == fingerprint)) {
-                        for (LiveVersion v : byContent) {
-                            ingest.carry(v.versionId());
-                        }
-                        return;
+            ingestLater(() -> {
+                if (byContent != null && byContent.stream().allMatch(v -> v != null && v.fingerprint() == fingerprint)) {
+                    for (LiveVersion v : byContent) {
+                        ingest.carry(v.versionId());
                     }
-                    for (String p : paths) {
-                        ingest.add(new dev.coffer.catalog.FileRecord(p, f.mftRecordNumber(), f.sequenceNumber(), parent,
-                                kind, f.size(), nanos(si == null ? null : si.created()),
-                                nanos(si == null ? null : si.modified()), nanos(si == null ? null : si.mftModified()),
-                                nanos(si == null ? null : si.accessed()), f.fileAttributes(), fingerprint, list));
-                    }
+                    return;
                 }
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+                for (String p : paths) {
+                    ingest.add(new dev.coffer.catalog.FileRecord(p, f.mftRecordNumber(), f.sequenceNumber(), parent,
+                            kind, f.size(), nanos(si == null ? null : si.created()),
+                            nanos(si == null ? null : si.modified()), nanos(si == null ? null : si.mftModified()),
+                            nanos(si == null ? null : si.accessed()), f.fileAttributes(), fingerprint, list));
+                }
+            });
         }
     }
 
