@@ -53,6 +53,7 @@ public final class BackupJob {
     private final String destinationName;
     private final BackupOptions options;
     private final Clock clock;
+    private ReadThrottle throttle = ReadThrottle.NONE;
 
     /**
      * @param destinationName how the catalog names this destination (e.g. {@code local:/backup/store})
@@ -64,6 +65,12 @@ public final class BackupJob {
         this.destinationName = destinationName;
         this.options = options;
         this.clock = clock;
+    }
+
+    /** Paces this job's reads (the load-aware scheduler's job); {@link ReadThrottle#NONE} by default. */
+    public BackupJob withThrottle(ReadThrottle throttle) {
+        this.throttle = throttle;
+        return this;
     }
 
     /**
@@ -136,8 +143,9 @@ public final class BackupJob {
                 chain.add(0, l.path().getFileName().toString());
             }
             long diskId = catalog.disk(vmId, d.slot(), d.leaf().toString(), chain, disk.size());
-            BlockPipeline pipeline = new BlockPipeline(disk, sink, BlockPipeline.ReadGate.NONE, options.workers(),
-                    options.buffers(), options.blockBytes() + options.tailAllowance(), counters.bytesRead);
+            BlockPipeline pipeline = new BlockPipeline(disk, sink, throttle, options.workers(),
+                    options.buffers(), options.blockBytes() + options.tailAllowance(), counters.bytesRead,
+                    options.idleIo());
             try {
                 BackupContext ctx = new BackupContext(catalog, backupId, pipeline, sink, options.blockBytes(),
                         options.tailAllowance(), counters, cancelled);

@@ -7,8 +7,9 @@ package dev.coffer.agent.backup;
  * @param workers read/hash threads
  * @param buffers blocks held in memory at once (memory = buffers x (blockBytes + tailAllowance))
  * @param tailAllowance the most slack bytes read past a stream's end to check they are zero
+ * @param idleIo run the readers in the idle I/O class (the controller's own I/O first)
  */
-public record BackupOptions(int blockBytes, int workers, int buffers, int tailAllowance) {
+public record BackupOptions(int blockBytes, int workers, int buffers, int tailAllowance, boolean idleIo) {
     /** Largest block: the catalog and the wire cap blocks well above this. */
     public static final int MAX_BLOCK_BYTES = 8 << 20;
 
@@ -28,11 +29,11 @@ public record BackupOptions(int blockBytes, int workers, int buffers, int tailAl
      */
     public static BackupOptions defaults() {
         int cores = Runtime.getRuntime().availableProcessors();
-        return new BackupOptions(1 << 20, cores + 1, 32, 64 << 10);
+        return new BackupOptions(1 << 20, cores + 1, 32, 64 << 10, true);
     }
 
     /** The same options with another block size. */
     public BackupOptions withBlockBytes(int bytes) {
-        return new BackupOptions(bytes, workers, buffers, tailAllowance);
+        return new BackupOptions(bytes, workers, buffers, tailAllowance, idleIo);
     }
 }

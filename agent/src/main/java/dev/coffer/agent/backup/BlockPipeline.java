@@ -25,6 +25,7 @@ import java.util.function.Consumer;
  * sink), whatever the input. The first failure cancels the job; {@link #finish} rethrows it.
  */
 final class BlockPipeline implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BlockPipeline.class);
     /** A unit of work: blocks whose results are wanted together. */
     private record Unit(List<BlockTask> tasks, BlockResult[] results, AtomicInteger remaining,
             Consumer<List<BlockResult>> done, boolean checkTail, long tailEnd) {}
@@ -37,7 +38,7 @@ final class BlockPipeline implements AutoCloseable {
 
     private final ByteSource disk;
     private final BlockSink sink;
-    private final ReadGate gate;
+    private final ReadThrottle gate;
     private final BlockingQueue<Job> queue;
     private final BlockingQueue<ByteBuffer> pool;
     private final List<Thread> workers = new ArrayList<>();
@@ -45,14 +46,9 @@ final class BlockPipeline implements AutoCloseable {
     private final AtomicInteger unitsOpen = new AtomicInteger();
     private final Object idle = new Object();
     private final AtomicLong bytesRead;
+    private final boolean idleIo;
     final AtomicLong blocksHashed = new AtomicLong();
 
-    /** Throttles reads; the load governor implements it. */
-    interface ReadGate {
-        ReadGate NONE = bytes -> { };
-
-        void acquire(long bytes) throws InterruptedException;
-    }
 
     /**
      * @param disk what the pieces' offsets refer to
@@ -60,9 +56,11 @@ final class BlockPipeline implements AutoCloseable {
      * @param buffers blocks held at once (memory = buffers x blockBytes)
      * @param blockBytes largest block, plus one cluster for tail checks
      * @param bytesRead counts the bytes read from {@code disk}
+     * @param idleIo run the readers in the idle I/O class
      */
-    BlockPipeline(ByteSource disk, BlockSink sink, ReadGate gate, int workerCount, int buffers, int blockBytes,
-            AtomicLong bytesRead) {
+    BlockPipeline(ByteSource disk, BlockSink sink, ReadThrottle gate, int workerCount, int buffers, int blockBytes,
+            AtomicLong bytesRead, boolean idleIo) {
+        this.idleIo = idleIo;
         this.disk = disk;
         this.bytesRead = bytesRead;
         this.sink = sink;
@@ -108,6 +106,15 @@ final class BlockPipeline implements AutoCloseable {
     }
 
     private void work() {
+        if (idleIo) {
+            try {
+                // the controller's own I/O goes first: the kernel serves this thread only when the
+                // disks are otherwise idle (honoured by the BFQ and CFQ schedulers)
+                dev.coffer.agent.load.IoPriority.setIdleForCurrentThread();
+            } catch (IOException | RuntimeException | LinkageError e) {
+                log.warn("cannot put backup readers in the idle I/O class: {}", e.getMessage());
+            }
+        }
         BlockHasher hasher = BlockHasher.forThread();
         try {
             while (true) {

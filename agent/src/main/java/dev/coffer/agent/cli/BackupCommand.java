@@ -65,6 +65,9 @@ public final class BackupCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
+    @Option(names = "--no-throttle", description = "Read at full speed: no load-aware pacing, no idle I/O class.")
+    boolean noThrottle;
+
     @Override
     public Integer call() throws Exception {
         Path abs = target.toAbsolutePath().normalize();
@@ -87,6 +90,10 @@ public final class BackupCommand implements Callable<Integer> {
             throw new java.nio.file.NoSuchFileException(abs.toString());
         }
         BackupOptions options = BackupOptions.defaults();
+        if (noThrottle) {
+            options = new BackupOptions(options.blockBytes(), options.workers(), options.buffers(),
+                    options.tailAllowance(), false);
+        }
         if (blockSize != null) {
             long bytes = Sizes.parse(blockSize, "--block-size");
             try {
@@ -106,10 +113,11 @@ public final class BackupCommand implements Callable<Integer> {
             }
             BackupJob job = new BackupJob(s.catalog(), s.destination(), s.destinationName(), options, Clock.systemUTC());
             BackupJob.Report r;
-            try (Progress p = Progress.start("backup", () -> new Progress.Snapshot(
+            try (Governed g = Governed.start(datastore, noThrottle, vm.displayName());
+                    Progress p = Progress.start("backup", () -> new Progress.Snapshot(
                     counters.bytesRead.get() + counters.bytesCarried.get(), counters.bytesPlanned.get(),
                     String.format(Locale.ROOT, "%,d files", counters.files.get())))) {
-                r = job.run(datastore, vm, pit, policy, counters, cancelled::get);
+                r = job.withThrottle(g.throttle()).run(datastore, vm, pit, policy, counters, cancelled::get);
             }
             print(r, vm, pit);
             return r.complete() ? ExitCodes.OK : ExitCodes.PARTIAL;
