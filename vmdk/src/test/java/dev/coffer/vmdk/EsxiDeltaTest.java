@@ -62,6 +62,10 @@ class EsxiDeltaTest {
             TestImages.writeText(dir.resolve("snap.vmdk"), TestImages.descriptor("vmfsSparse", 0x55aa55aaL,
                     0x1234abcdL, "base.vmdk", "RW " + sectors + " VMFSSPARSE \"snap-delta.vmdk\""));
             Path leaf = dir.resolve("snap.vmdk");
+            // the fixture is what it claims: qemu-img sees a vmfsSparse delta over the vmfs base
+            assertThat(Fixtures.run("qemu-img", "info", "--backing-chain", leaf.toString()))
+                    .contains("create type: vmfsSparse").contains("backing file: base.vmdk")
+                    .contains("create type: vmfs\n");
             String qemu = Oracle.qemuRawMd5(leaf, tmp);
             assertThat(qemu).as("qemu reads the test COWD as the changed disk").isEqualTo(md5(changed));
             try (VirtualDisk disk = VirtualDisk.open(leaf)) {
@@ -93,6 +97,8 @@ class EsxiDeltaTest {
         TestImages.writeText(tmp.resolve("snap.vmdk"), TestImages.descriptor("seSparse", 0x77777777L, 0x1234abcdL,
                 "base.vmdk", "RW " + sectors + " SESPARSE \"snap-sesparse.vmdk\""));
         Path leaf = tmp.resolve("snap.vmdk");
+        assertThat(Fixtures.run("qemu-img", "info", leaf.toString())).contains("create type: seSparse")
+                .contains("backing file: base.vmdk");
         byte[] expected = changed.clone();
         for (long g : List.of(0L, ntfsGrain + 3, ntfsGrain + 4)) {
             Arrays.fill(expected, (int) (g * 4096), (int) (g * 4096 + 4096), (byte) 0);

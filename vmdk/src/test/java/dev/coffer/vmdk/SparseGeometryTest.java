@@ -48,6 +48,8 @@ class SparseGeometryTest {
                     }
                     Path p = tmp.resolve("g" + (n++) + ".vmdk");
                     TestImages.hostedSparse(p, capacity, grainSectors, gtes, grains, !compressed, !compressed, compressed);
+                    assertThat(dev.coffer.testkit.Fixtures.run("qemu-img", "info", p.toString()))
+                            .contains("create type: " + (compressed ? "streamOptimized" : "monolithicSparse"));
                     String qemu = Oracle.qemuRawMd5(p, tmp);
                     String label = "grain " + grainSectors + " gtes " + gtes + " compressed " + compressed;
                     assertThat(qemu).as(label).isEqualTo(md5(expected));
