@@ -71,8 +71,12 @@ class AimdControllerTest {
     /** Brings a controller to the floor with a learnt baseline of {@code awaitMs}. */
     private AimdController withBaseline(double awaitMs) {
         AimdController c = new AimdController(opts);
-        step(c, Samples.foreground(P, 40_000, awaitMs, 0, MIB), 0, false); // yield
         Decision d = step(c, Samples.foreground(P, 40_000, awaitMs, 0, MIB), 0, false);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+        for (int i = 0; i < opts.rebasePeriods(); i++) {
+            d = step(c, Samples.foreground(P, 40_000, awaitMs, 0, MIB), 0, false);
+            assertThat(d.action()).isEqualTo(Action.REBASE);
+        }
         assertThat(d.signals().baselineReadAwaitMs()).isEqualTo(awaitMs, org.assertj.core.data.Offset.offset(0.002));
         return c;
     }
@@ -119,13 +123,15 @@ class AimdControllerTest {
     void cpuPressure_countsOnlyAboveItsForegroundBaseline() {
         AimdController c = new AimdController(opts);
         // baseline learnt at 85% cpu stall (a busy shared host)
-        step(c, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.85), 0, false);
-        step(c, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.85), 0, false);
+        for (int i = 0; i <= opts.rebasePeriods(); i++) {
+            step(c, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.85), 0, false);
+        }
         Decision d = step(c, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.95), MIB / 4, true);
         assertThat(d.action()).isEqualTo(Action.INCREASE);
         AimdController c2 = new AimdController(opts);
-        step(c2, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.10), 0, false);
-        step(c2, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.10), 0, false);
+        for (int i = 0; i <= opts.rebasePeriods(); i++) {
+            step(c2, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.10), 0, false);
+        }
         d = step(c2, Samples.disk(P, 10_000, 40 * MIB, 0.05, 0, 0.60), MIB / 4, true);
         assertThat(d.action()).isEqualTo(Action.DECREASE);
         assertThat(d.reason()).contains("cpu pressure");
@@ -180,21 +186,19 @@ class AimdControllerTest {
     }
 
     @Test
-    void returningForegroundWithinTheTtl_yieldsOnlyWhenHurt() {
-        AimdController c = withBaseline(0.05);
+    void returningForeground_yieldsAgain_andTheDipEndsWhenItLeaves() {
+        AimdController c = withBaseline(0.9); // learnt from some slow, earlier workload
         for (int i = 0; i < 8; i++) {
             step(c, Samples.quiet(P, c.rate / 4, MIB), c.rate / 4, true);
         }
-        long high = c.rate;
-        assertThat(high).isGreaterThan(64 * MIB);
-        Decision d = step(c, Samples.foreground(P, 40_000, 0.05, MIB, MIB), MIB, true);
-        assertThat(d.action()).isEqualTo(Action.INCREASE);
-        for (int i = 0; i < 2; i++) {
-            step(c, Samples.quiet(P, c.rate / 4, MIB), c.rate / 4, true);
-        }
-        d = step(c, Samples.foreground(P, 40_000, 0.2, MIB, MIB), MIB, true);
+        assertThat(c.rate).isGreaterThan(64 * MIB);
+        // a new, fast workload: its 0.08 ms is far below the old baseline, yet the backup yields
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.08, 64 * MIB, MIB), 64 * MIB, true);
         assertThat(d.action()).isEqualTo(Action.YIELD);
         assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+        // it leaves during the learning dip: the dip ends and slow start resumes
+        d = step(c, Samples.quiet(P, MIB / 4, MIB), MIB / 4, true);
+        assertThat(d.action()).isEqualTo(Action.SLOW_START);
     }
 
     @Test
