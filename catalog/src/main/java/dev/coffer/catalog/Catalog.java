@@ -78,7 +78,10 @@ public final class Catalog implements AutoCloseable {
     private final Map<Long, Long> volumeVm = new ConcurrentHashMap<>();
     /** name → id cache for ingest; guarded by writeLock. Cleared when it passes NAME_CACHE_MAX. */
     final Map<String, Long> nameIds = new HashMap<>();
-    /** Most cached names: 2M entries (~250 MiB worst case would be too much; names average ~20 chars → ~150 MiB). */
+    /**
+     * Most cached names: 1M entries, ~100 MiB of heap at NTFS's typical 20-character names; past it the cache
+     * starts over (a miss costs one insert-or-lookup, ~2 µs).
+     */
     static final int NAME_CACHE_MAX = 1_000_000;
     private volatile boolean closed;
 
@@ -701,8 +704,12 @@ public final class Catalog implements AutoCloseable {
             // count from the covering index version_path alone, then fetch and sort the page
             long total = queryLong(con, "SELECT count(*) FROM version v WHERE v.dir_id = ? AND v.valid_from <= ?"
                     + " AND (v.valid_to IS NULL OR v.valid_to > ?)", dir.getAsLong(), backupId, backupId);
-            List<Entry> items = new ArrayList<>();
-            try (PreparedStatement ps = con.prepareStatement("SELECT " + ENTRY_COLUMNS + ENTRY_FROM
+            // Sort narrow (id, name) rows, then fetch the full rows of the page alone: sorting full rows
+            // carried every column through SQLite's sorter, and a page of 100 paid for all 10,000.
+            List<long[]> ids = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            try (PreparedStatement ps = con.prepareStatement("SELECT v.id, n.name FROM version v"
+                    + " JOIN name n ON n.id = v.name_id"
                     + " WHERE v.dir_id = ? AND v.valid_from <= ? AND (v.valid_to IS NULL OR v.valid_to > ?)"
                     + " ORDER BY n.name COLLATE NOCASE, n.name LIMIT ? OFFSET ?")) {
                 ps.setLong(1, dir.getAsLong());
@@ -712,9 +719,39 @@ public final class Catalog implements AutoCloseable {
                 ps.setInt(5, offset);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        items.add(entry(rs));
+                        ids.add(new long[] {rs.getLong(1)});
+                        names.add(rs.getString(2));
                     }
                 }
+            }
+            Map<Long, Entry> byId = new HashMap<>();
+            StringBuilder json = new StringBuilder("[");
+            for (long[] id : ids) {
+                json.append(json.length() == 1 ? "" : ",").append(id[0]);
+            }
+            json.append(']');
+            try (PreparedStatement ps = con.prepareStatement("SELECT v.id, v.kind, v.size, v.mft_record, v.mft_sequence,"
+                    + " v.parent_record, v.created_ns, v.modified_ns, v.changed_ns, v.accessed_ns, v.attributes,"
+                    + " v.fingerprint, v.valid_from, v.valid_to FROM version v"
+                    + " WHERE v.id IN (SELECT value FROM json_each(?))")) {
+                ps.setString(1, json.toString());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        byId.put(rs.getLong(1), new Entry(rs.getLong(1), volumeId, null, null,
+                                FileKind.ofCode(rs.getInt(2)), rs.getLong(3), rs.getLong(4), rs.getInt(5),
+                                rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getLong(10),
+                                rs.getInt(11), rs.getLong(12), rs.getLong(13), rs.getLong(14)));
+                    }
+                }
+            }
+            List<Entry> items = new ArrayList<>(ids.size());
+            for (int i = 0; i < ids.size(); i++) {
+                Entry e = byId.get(ids.get(i)[0]);
+                String name = names.get(i);
+                items.add(new Entry(e.versionId(), volumeId, Paths2.join(dirPath, name), name, e.kind(), e.size(),
+                        e.mftRecord(), e.mftSequence(), e.parentRecord(), e.createdNanos(), e.modifiedNanos(),
+                        e.mftChangedNanos(), e.accessedNanos(), e.attributes(), e.fingerprint(), e.validFrom(),
+                        e.validTo()));
             }
             return new Page<>(items, offset, total);
         });

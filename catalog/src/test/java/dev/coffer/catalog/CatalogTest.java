@@ -122,6 +122,14 @@ class CatalogTest {
         assertThat(p.items().get(0).size()).isEqualTo(15);
         assertThat(p.items().get(0).path()).isEqualTo("/docs/b.txt");
         assertThat(cat.list(b1, vol, "/docs", 0, 100).items().get(1).size()).isEqualTo(14);
+        // listing decodes packed columns; it must agree field for field with stat
+        for (long b : List.of(b1, b2, b4)) {
+            for (String d : List.of("/", "/docs")) {
+                for (Entry e : cat.list(b, vol, d, 0, 100).items()) {
+                    assertThat(e).isEqualTo(cat.stat(b, vol, e.path()).orElseThrow().entry());
+                }
+            }
+        }
     }
 
     @Test

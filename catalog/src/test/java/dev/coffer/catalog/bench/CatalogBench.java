@@ -44,6 +44,8 @@ public final class CatalogBench {
     final int backups;
     final Path dir;
     final PrintStream out;
+    /** Time the queries on the catalog a previous run left in {@code dir}, without rebuilding it. */
+    boolean reuse;
     final Map<String, Double> figures = new LinkedHashMap<>();
     /** per file index: its current content generation (changes bump it); -1 = deleted. */
     int[] gen;
@@ -58,6 +60,7 @@ public final class CatalogBench {
 
     public static void main(String[] args) throws Exception {
         int files = 1_000_000;
+        boolean reuse = false;
         int backups = 30;
         Path dir = Path.of("target", "bench-catalog");
         for (int i = 0; i < args.length; i++) {
@@ -65,10 +68,17 @@ public final class CatalogBench {
                 case "--files": files = Integer.parseInt(args[++i]); break;
                 case "--backups": backups = Integer.parseInt(args[++i]); break;
                 case "--dir": dir = Path.of(args[++i]); break;
+                case "--reuse": reuse = true; break;
                 default: throw new IllegalArgumentException("usage: CatalogBench [--files N] [--backups N] [--dir D]");
             }
         }
-        new CatalogBench(files, backups, dir, System.out).run();
+        CatalogBench bench = new CatalogBench(files, backups, dir, System.out);
+        bench.reuse = reuse;
+        if (reuse) {
+            bench.queriesOnly();
+        } else {
+            bench.run();
+        }
     }
 
     static long mix(long x) {
@@ -287,7 +297,23 @@ public final class CatalogBench {
             long last = b;
             long middle = mid;
 
-            // queries, median of 7 after 2 warm-ups
+            queries(cat, vm, vol, first, middle, last, backups);
+
+            Path copy = dir.resolve("bench-copy.db");
+            t = System.nanoTime();
+            long copyBytes = cat.copyTo(copy);
+            figure("copyTo incl. integrity_check", (System.nanoTime() - t) / 1e6, "ms (" + copyBytes / (1 << 20) + " MiB)");
+            Files.deleteIfExists(copy);
+        }
+        long size = Files.size(db);
+        long wal = Files.exists(dir.resolve("bench.db-wal")) ? Files.size(dir.resolve("bench.db-wal")) : 0;
+        figure("database size", (size + wal) / 1048576.0, "MiB");
+        return figures;
+    }
+
+    /** Times every query; median of 7 runs after 2 warm-ups. */
+    void queries(Catalog cat, long vm, long vol, long first, long middle, long last, int backups) throws Exception {
+        long t;
             figure("ls 10k dir (latest, all entries)", median(() -> check(cat.list(last, vol, "/big", 0, BIG_DIR).items().size() > 0)), "ms");
             figure("ls 10k dir (first backup)", median(() -> check(cat.list(first, vol, "/big", 0, BIG_DIR).items().size() > 0)), "ms");
             figure("ls 10k dir (page of 100 @5000)", median(() -> check(cat.list(last, vol, "/big", 5000, 100).items().size() == 100)), "ms");
@@ -323,15 +349,30 @@ public final class CatalogBench {
             cat.forEachReferencedBlock(List.of(last), s -> refs[0]++);
             figure("referenced blocks of latest backup", (System.nanoTime() - t) / 1e3 / 1e3, "ms (" + refs[0] + " blocks, one run)");
 
-            Path copy = dir.resolve("bench-copy.db");
-            t = System.nanoTime();
-            long copyBytes = cat.copyTo(copy);
-            figure("copyTo incl. integrity_check", (System.nanoTime() - t) / 1e6, "ms (" + copyBytes / (1 << 20) + " MiB)");
-            Files.deleteIfExists(copy);
+    }
+
+    /** Re-times the queries on the catalog of an earlier full run (same --files and --backups). */
+    public Map<String, Double> queriesOnly() throws Exception {
+        Path db = dir.resolve("bench.db");
+        out.printf("catalog bench (queries only): %s%n", db);
+        try (Catalog cat = Catalog.open(db)) {
+            List<BackupInfo> all = cat.backups(1);
+            long first = all.get(0).id();
+            long last = all.get(all.size() - 1).id();
+            long mid = all.get(all.size() / 2).id();
+            gen = new int[files];
+            int best = 0;
+            int bestN = 0;
+            for (int i = 0; i < 3000; i++) {
+                int n = cat.history(1, path(i)).size();
+                if (n > bestN) {
+                    best = i;
+                    bestN = n;
+                }
+            }
+            gen[best] = 1;
+            queries(cat, 1, 1, first, mid, last, all.size());
         }
-        long size = Files.size(db);
-        long wal = Files.exists(dir.resolve("bench.db-wal")) ? Files.size(dir.resolve("bench.db-wal")) : 0;
-        figure("database size", (size + wal) / 1048576.0, "MiB");
         return figures;
     }
 
