@@ -97,6 +97,7 @@ public final class BackupJob {
                 catalog.markFailed(backupId, clock.instant(), why);
                 throw new BackupException("backup of " + vm.displayName() + " failed: " + why);
             }
+            keepVmFiles(vmId, backupId, vm, pit, sink);
             sink.drain();
             catalog.markStored(destinationName, sink.stored());
             commitManifest(backupId, vm);
@@ -166,6 +167,42 @@ public final class BackupJob {
             return new DiskOutcome(d.slot(), d.leaf(), false, why, 0, 0, List.of());
         }
     }
+
+    /**
+     * Keeps the VM's own small files ({@code .vmx}, {@code .vmsd}, {@code .nvram}, ...) with the
+     * backup, so the VM can be registered again after a restore. They are recorded as regions of
+     * kind {@code vm-file:NAME} on the VM's first disk (offset 0, their length), with their blocks.
+     */
+    private void keepVmFiles(long vmId, long backupId, VirtualMachine vm, PointInTime pit, DedupSink sink)
+            throws IOException {
+        List<dev.coffer.catalog.DiskInfo> disks = catalog.disks(vmId);
+        if (disks.isEmpty() || vm.metadataFiles().isEmpty()) {
+            return;
+        }
+        long diskId = disks.get(0).id();
+        dev.coffer.dedup.BlockHasher hasher = dev.coffer.dedup.BlockHasher.forThread();
+        for (Path live : vm.metadataFiles()) {
+            Path file = pit.resolve(live);
+            long size = java.nio.file.Files.size(file);
+            if (size > MAX_VM_FILE_BYTES) {
+                log.warn("vm file not kept job={} file={} bytes={} (over {})", backupId, file, size, MAX_VM_FILE_BYTES);
+                continue;
+            }
+            java.nio.ByteBuffer data = java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(file));
+            List<dev.coffer.catalog.BlockRef> refs = new ArrayList<>();
+            if (data.hasRemaining()) {
+                dev.coffer.dedup.BlockHash h = hasher.hash(data.duplicate());
+                sink.offer(h, data);
+                refs.add(new dev.coffer.catalog.BlockRef(0, new dev.coffer.catalog.Block(h.sha256(), h.md5(), data.remaining())));
+            }
+            catalog.recordRegion(backupId, diskId, 0, size, VM_FILE_KIND + live.getFileName(), refs);
+        }
+    }
+
+    /** Region kind prefix of a VM's own files kept with a backup. */
+    public static final String VM_FILE_KIND = "vm-file:";
+    /** VMware's configuration files are a few KB; an .nvram is 8-270 KB. Larger is not one of them. */
+    private static final long MAX_VM_FILE_BYTES = 8L << 20;
 
     /** Opens a disk as the point-in-time source presents it (a clone, a snapshot copy, frozen parents). */
     static VirtualDisk open(Path leaf, PointInTime pit) throws IOException {

@@ -3,6 +3,7 @@ package dev.coffer.agent.cli;
 import dev.coffer.agent.ExitCodes;
 import dev.coffer.agent.backup.BackupJob;
 import dev.coffer.agent.backup.BackupOptions;
+import dev.coffer.agent.backup.CatalogLock;
 import dev.coffer.agent.backup.Counters;
 import dev.coffer.agent.discovery.Discovery;
 import dev.coffer.agent.discovery.DiscoveryException;
@@ -106,7 +107,19 @@ public final class BackupCommand implements Callable<Integer> {
         AtomicBoolean cancelled = new AtomicBoolean();
         Thread hook = new Thread(() -> cancelled.set(true));
         Runtime.getRuntime().addShutdownHook(hook);
-        try (Session s = Session.open(session, true); PointInTime pit = pointInTime(datastore, vm)) {
+        Path catalogFile = session.catalogFile();
+        if (catalogFile.toAbsolutePath().getParent() != null) {
+            Files.createDirectories(catalogFile.toAbsolutePath().getParent());
+        }
+        try (CatalogLock lock = CatalogLock.acquire(catalogFile); Session s = Session.open(session, true);
+                PointInTime pit = pointInTime(datastore, vm)) {
+            // holding the lock, nothing else writes: a backup still "running" was cut short by a kill
+            int stale = s.catalog().failInterrupted(java.time.Instant.now(),
+                    "interrupted: the process ended before the backup completed");
+            if (stale > 0 && !json) {
+                spec.commandLine().getErr().println("coffer: marked " + stale
+                        + " interrupted backup(s) as failed; this backup starts afresh (blocks already stored are not sent again)");
+            }
             if (pit instanceof LiveSource && !json) {
                 spec.commandLine().getErr().println("coffer: reading live files; this backup is crash-inconsistent"
                         + " (use --source vm-snapshot, reflink or storage-snapshot for a consistent one)");

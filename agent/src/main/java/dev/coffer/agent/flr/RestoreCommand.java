@@ -61,6 +61,9 @@ public final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--disk", paramLabel = "SLOT", description = "Rebuild this whole disk (raw) instead of files.")
     String disk;
 
+    @Option(names = "--vm-files", description = "Restore the VM's own files kept with the backup (.vmx, .vmsd, .nvram).")
+    boolean vmFiles;
+
     @Option(names = "--glob", paramLabel = "PATTERN", description = "Only files whose name matches, e.g. '*.pdf'.")
     String glob;
 
@@ -85,6 +88,23 @@ public final class RestoreCommand implements Callable<Integer> {
         try (Session s = Session.open(session, false)) {
             if (disk != null) {
                 return restoreDisk(s);
+            }
+            if (vmFiles) {
+                var b = BackupRef.backup(s.catalog(), what.contains("@") ? what.substring(what.indexOf('@') + 1) : what,
+                        what.contains("@") ? what.substring(0, what.indexOf('@')) : vm, what);
+                Path dir = Files.createDirectories(Path.of(to));
+                List<String> names = new ArrayList<>();
+                for (DiskInfo d : s.catalog().disks(b.vmId())) {
+                    names.addAll(new DiskRebuilder(s.catalog(), s.destination()).writeVmFiles(b.id(), d.id(), dir));
+                }
+                if (json) {
+                    Json.print(spec.commandLine().getOut(), Map.of("backup", b.id(), "to", dir.toString(), "files", names));
+                } else {
+                    spec.commandLine().getOut().println("restored " + String.join(", ", names) + " of backup " + b.id()
+                            + " into " + dir);
+                    spec.commandLine().getOut().flush();
+                }
+                return ExitCodes.OK;
             }
             BackupRef ref = BackupRef.resolve(s.catalog(), what, vm, volume);
             ExistingPolicy policy = switch (existing.toLowerCase(Locale.ROOT)) {

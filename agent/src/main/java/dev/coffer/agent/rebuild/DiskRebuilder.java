@@ -1,5 +1,6 @@
 package dev.coffer.agent.rebuild;
 
+import dev.coffer.agent.backup.BackupJob;
 import dev.coffer.catalog.BlockRef;
 import dev.coffer.catalog.Catalog;
 import dev.coffer.catalog.Entry;
@@ -52,7 +53,7 @@ public final class DiskRebuilder {
             FileChannel ch = raf.getChannel();
             List<Region> regions = catalog.regions(backupId, diskId);
             for (Region r : regions) {
-                if (!r.kind().equals("ntfs-raw")) {
+                if (!r.kind().equals("ntfs-raw") && !r.kind().startsWith(BackupJob.VM_FILE_KIND)) {
                     written += writeRegion(ch, r);
                 }
             }
@@ -70,6 +71,29 @@ public final class DiskRebuilder {
             ch.force(true);
         }
         return written;
+    }
+
+    /**
+     * Writes the VM's own files kept with backup {@code backupId} ({@code .vmx}, {@code .vmsd},
+     * {@code .nvram}) into {@code dir}; returns their names.
+     */
+    public List<String> writeVmFiles(long backupId, long diskId, Path dir) throws IOException {
+        List<String> names = new java.util.ArrayList<>();
+        for (Region r : catalog.regions(backupId, diskId)) {
+            if (!r.kind().startsWith(BackupJob.VM_FILE_KIND)) {
+                continue;
+            }
+            String name = r.kind().substring(BackupJob.VM_FILE_KIND.length());
+            if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.indexOf('\0') >= 0) {
+                throw new IOException("backup " + backupId + ": unsafe VM file name \"" + name + "\"");
+            }
+            try (FileChannel ch = FileChannel.open(dir.resolve(name), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                writeRegion(ch, r);
+            }
+            names.add(name);
+        }
+        return names;
     }
 
     private long writeRegion(FileChannel ch, Region r) throws IOException {

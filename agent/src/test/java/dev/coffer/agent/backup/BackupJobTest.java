@@ -62,6 +62,14 @@ class BackupJobTest {
             assertThat(r.info().state()).isEqualTo(BackupState.COMPLETE);
             assertThat(r.files()).isGreaterThan(30);
             checkBackup(r.backupId(), fx.resolve("disk.raw"));
+            // the VM's own files come back byte for byte
+            Path vmFiles = Files.createDirectories(tmp.resolve("vmfiles-" + scheme));
+            long diskId = catalog.disks(r.info().vmId()).get(0).id();
+            assertThat(new DiskRebuilder(catalog, dest).writeVmFiles(r.backupId(), diskId, vmFiles))
+                    .containsExactlyInAnyOrder("winvm.nvram", "winvm.vmsd", "winvm.vmx");
+            for (String f : List.of("winvm.nvram", "winvm.vmsd", "winvm.vmx")) {
+                assertThat(vmFiles.resolve(f)).hasSameBinaryContentAs(ds.resolve("winvm").resolve(f));
+            }
         }
     }
 
