@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
                 dev.coffer.agent.cli.FindCommand.class, dev.coffer.agent.cli.HistoryCommand.class,
                 dev.coffer.agent.cli.DiffCommand.class, dev.coffer.agent.cli.VerifyCommand.class,
                 dev.coffer.agent.flr.RestoreCommand.class,
-                dev.coffer.agent.image.ImageCommand.class, dev.coffer.agent.fs.FsCommand.class, CdsTrainCommand.class, dev.coffer.agent.restore.TargetCommand.class,
+                dev.coffer.agent.image.ImageCommand.class, dev.coffer.agent.fs.FsCommand.class, CdsTrainCommand.class, dev.coffer.agent.restore.TargetCommand.class, dev.coffer.agent.destination.DestinationCommand.class,
+                dev.coffer.agent.daemon.AgentCommand.class,
                 CommandLine.HelpCommand.class})
 public final class CofferCommand implements Runnable {
     @CommandLine.Spec
