@@ -208,14 +208,23 @@ public final class DirectoryTarget implements RestoreTarget {
 
     @Override
     public void write(Upload upload, long offset, ByteBuffer data) throws RestoreException {
+        write(upload, offset, new ByteBuffer[] {data});
+    }
+
+    /** Writes a chunk given as consecutive parts (their remaining bytes; positions are not moved). */
+    void write(Upload upload, long offset, ByteBuffer[] parts) throws RestoreException {
         if (upload.skip()) {
             throw new RestoreException(Code.BAD_REQUEST, "write to skipped file " + upload.targetPath());
         }
-        int length = data.remaining();
-        if (length > MAX_CHUNK_BYTES) {
-            throw new RestoreException(Code.LIMIT_EXCEEDED, "chunk of " + length + " bytes at offset " + offset
+        long total = 0;
+        for (ByteBuffer b : parts) {
+            total += b.remaining();
+        }
+        if (total > MAX_CHUNK_BYTES) {
+            throw new RestoreException(Code.LIMIT_EXCEEDED, "chunk of " + total + " bytes at offset " + offset
                     + " of " + upload.targetPath() + " exceeds " + MAX_CHUNK_BYTES);
         }
+        int length = (int) total;
         long size = upload.file().size();
         if (offset < 0 || offset > size || length > size - offset) {
             throw new RestoreException(Code.BAD_REQUEST, "chunk [" + offset + ", +" + length + ") outside "
@@ -227,7 +236,7 @@ public final class DirectoryTarget implements RestoreTarget {
             if (p.isClosed()) {
                 throw unknown(upload);
             }
-            p.write(offset, data);
+            p.write(offset, parts);
         } catch (IOException e) {
             throw io("write of " + length + " bytes at offset " + offset + " of " + p.dataPath + " failed", e);
         } finally {

@@ -152,19 +152,29 @@ final class PartialFile implements Closeable {
         }
     }
 
-    /** Writes one chunk: data, journal record, range, then advances the hash. Caller holds the lifecycle read lock. */
-    void write(long offset, ByteBuffer chunk) throws IOException {
+    /**
+     * Writes one chunk given as consecutive parts (a network buffer's components, written without
+     * gathering them first): data, journal record, range, then advances the hash. Caller holds the
+     * lifecycle read lock.
+     */
+    void write(long offset, ByteBuffer[] parts) throws IOException {
         lastUsedNanos = System.nanoTime();
-        int length = chunk.remaining();
-        if (length == 0) {
+        long total = 0;
+        CRC32C crc = new CRC32C();
+        for (ByteBuffer part : parts) {
+            crc.update(part.duplicate());
+            total += part.remaining();
+        }
+        if (total == 0) {
             return;
         }
-        CRC32C crc = new CRC32C();
-        crc.update(chunk.duplicate());
-        ByteBuffer d = chunk.duplicate();
+        int length = Math.toIntExact(total);
         long pos = offset;
-        while (d.hasRemaining()) {
-            pos += data.write(d, pos);
+        for (ByteBuffer part : parts) {
+            ByteBuffer d = part.duplicate();
+            while (d.hasRemaining()) {
+                pos += data.write(d, pos);
+            }
         }
         journal.append(offset, length, (int) crc.getValue());
         synchronized (this) {
@@ -174,7 +184,7 @@ final class PartialFile implements Closeable {
             }
             written.add(offset, length);
         }
-        advanceHash(chunk, offset);
+        advanceHash(parts, offset, length);
         if (unsyncedBytes.addAndGet(length) >= syncEveryBytes) {
             unsyncedBytes.set(0);
             // Data first, then the journal: a record that reaches the disk before its data is caught by the CRC on resume.
@@ -183,16 +193,18 @@ final class PartialFile implements Closeable {
         }
     }
 
-    private void advanceHash(ByteBuffer chunk, long offset) throws IOException {
-        ByteBuffer pending = chunk;
+    private void advanceHash(ByteBuffer[] chunk, long offset, int length) throws IOException {
+        ByteBuffer[] pending = chunk;
         while (true) {
             if (!hashLock.tryLock()) {
                 return; // the holder re-checks after unlocking and picks our range up
             }
             try {
                 if (pending != null && offset == hashCursor) {
-                    hasher.update(pending.duplicate());
-                    hashCursor = offset + pending.remaining();
+                    for (ByteBuffer part : pending) {
+                        hasher.update(part.duplicate());
+                    }
+                    hashCursor = offset + length;
                 }
                 pending = null;
                 catchUpLocked();

@@ -248,7 +248,8 @@ final class TargetHttpHandler extends ChannelInboundHandlerAdapter {
                     + (stream == null ? "" : ":" + stream) + "; begin it again");
         }
         ByteBuf content = req.content();
-        ByteBuffer data = content.nioBufferCount() == 1 ? content.nioBuffer() : copy(content);
+        // the aggregated body's components, as they came off the socket: written without gathering them first
+        ByteBuffer[] data = content.nioBuffers();
         String expected = req.headers().get(CHUNK_SHA256_HEADER);
         if (expected != null) {
             byte[] want = sha256Param(expected, CHUNK_SHA256_HEADER);
@@ -260,12 +261,6 @@ final class TargetHttpHandler extends ChannelInboundHandlerAdapter {
         }
         target.write(u, offset, data);
         return new Reply(HttpResponseStatus.NO_CONTENT, null);
-    }
-
-    private static ByteBuffer copy(ByteBuf content) {
-        ByteBuffer b = ByteBuffer.allocate(content.readableBytes());
-        content.getBytes(content.readerIndex(), b);
-        return b.flip();
     }
 
     private static void requireMethod(HttpMethod m, HttpMethod want, String path) throws RestoreException {

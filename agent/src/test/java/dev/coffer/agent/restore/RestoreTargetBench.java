@@ -35,7 +35,8 @@ import java.util.stream.Stream;
  */
 public final class RestoreTargetBench {
     /** One measured run. */
-    record Result(String mode, long bytes, int files, int threads, double seconds) {
+    record Result(String mode, long bytes, int files, int threads, double seconds, double clientCpuSeconds,
+            double serverCpuSeconds) {
         double mbPerSecond() {
             return bytes / seconds / 1e6;
         }
@@ -81,13 +82,13 @@ public final class RestoreTargetBench {
         return (int) ((file * 7 + offset / TestData.CHUNK) % POOL_CHUNKS);
     }
 
-    RestoreFile file(int i) {
-        return new RestoreFile(List.of("bench", "file" + i + ".bin"), null, sizes[i], shas[i], TestData.CHUNK, TestData.times(), 0x20, null,
+    RestoreFile file(String run, int i) {
+        return new RestoreFile(List.of(run, "file" + i + ".bin"), null, sizes[i], shas[i], TestData.CHUNK, TestData.times(), 0x20, null,
                 ExistingPolicy.OVERWRITE);
     }
 
     /** Restores the whole tree through {@code target} with {@code threads} upload workers; returns seconds. */
-    double run(RestoreTarget target, int threads) throws Exception {
+    double run(RestoreTarget target, int threads, String run) throws Exception {
         record Job(int file, long offset) {}
         Job poison = new Job(-1, -1);
         BlockingQueue<Job> queue = new ArrayBlockingQueue<>(64);
@@ -95,7 +96,7 @@ public final class RestoreTargetBench {
         long t0 = System.nanoTime();
         List<Upload> uploads = new ArrayList<>();
         for (int i = 0; i < sizes.length; i++) {
-            uploads.add(target.begin(file(i)));
+            uploads.add(target.begin(file(run, i)));
         }
         List<Thread> workers = new ArrayList<>();
         for (int w = 0; w < threads; w++) {
@@ -145,13 +146,18 @@ public final class RestoreTargetBench {
         }
     }
 
-    /** Runs one measurement in {@code mode} ("dir" or "http") into a fresh {@code root}. */
-    Result measure(String mode, Path root, int threads) throws Exception {
+    /**
+     * Measures {@code runs} restores in {@code mode} ("dir" or "http") into {@code root}, each into
+     * its own directory {@code runN} (all but the last deleted afterwards). One target (and, for
+     * http, one {@code coffer target} process) serves all runs, after an unmeasured warm-up run
+     * when asked, as a long-running target would.
+     */
+    List<Result> measure(String mode, Path root, int threads, int runs, boolean warmup) throws Exception {
         deleteTree(root);
         Files.createDirectories(root);
         if (mode.equals("dir")) {
             try (DirectoryTarget t = DirectoryTarget.open(root, DirectoryTarget.Options.defaults())) {
-                return new Result(mode, totalBytes(), sizes.length, threads, run(t, threads));
+                return runs(mode, t, null, root, threads, runs, warmup);
             }
         }
         String token = "bench-token-" + System.nanoTime();
@@ -166,13 +172,37 @@ public final class RestoreTargetBench {
             }
             URI base = URI.create("http://" + line.substring("listening on ".length()));
             HttpTargetClient c = new HttpTargetClient(base, token, HttpTargetClient.Options.defaults());
-            return new Result(mode, totalBytes(), sizes.length, threads, run(c, threads));
+            return runs(mode, c, p, root, threads, runs, warmup);
         } finally {
             p.destroy();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
             }
         }
+    }
+
+    private List<Result> runs(String mode, RestoreTarget t, Process server, Path root, int threads, int runs, boolean warmup)
+            throws Exception {
+        if (warmup) {
+            run(t, threads, "warmup");
+            deleteTree(root.resolve("warmup"));
+        }
+        List<Result> out = new ArrayList<>();
+        for (int r = 1; r <= runs; r++) {
+            long cpu0 = processCpuNanos();
+            long server0 = serverCpuNanos(server);
+            double secs = run(t, threads, "run" + r);
+            out.add(new Result(mode, totalBytes(), sizes.length, threads, secs, (processCpuNanos() - cpu0) / 1e9,
+                    (serverCpuNanos(server) - server0) / 1e9));
+            if (r < runs) {
+                deleteTree(root.resolve("run" + r));
+            }
+        }
+        return out;
+    }
+
+    private static long serverCpuNanos(Process p) {
+        return p == null ? 0 : p.toHandle().info().totalCpuDuration().map(d -> d.toNanos()).orElse(0L);
     }
 
     /**
@@ -203,16 +233,23 @@ public final class RestoreTargetBench {
         System.out.printf("restore-target bench: %d bytes in %d files, %d upload workers, %d runs, root %s, %d cores%n",
                 b.totalBytes(), files, threads, runs, dir.toAbsolutePath(), Runtime.getRuntime().availableProcessors());
         for (String mode : modes) {
+            List<Result> results = b.measure(mode, dir, threads, runs, true);
             double[] mbs = new double[runs];
             for (int r = 0; r < runs; r++) {
-                Result res = b.measure(mode, dir, threads);
+                Result res = results.get(r);
                 mbs[r] = res.mbPerSecond();
-                System.out.printf("%-4s run %d: %.2f s, %.0f MB/s%n", mode, r + 1, res.seconds(), res.mbPerSecond());
+                System.out.printf("%-4s run %d: %.2f s, %.0f MB/s (cpu: bench process %.2f s, target process %.2f s)%n",
+                        mode, r + 1, res.seconds(), res.mbPerSecond(), res.clientCpuSeconds(), res.serverCpuSeconds());
             }
             Arrays.sort(mbs);
             System.out.printf("%-4s median: %.0f MB/s (min %.0f, max %.0f)%n", mode, mbs[runs / 2], mbs[0], mbs[runs - 1]);
         }
         deleteTree(dir);
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     static long parseSize(String s) {

@@ -18,13 +18,13 @@ class RestoreTargetThroughputTest {
         RestoreTargetBench b = new RestoreTargetBench(48L << 20, 4, 3);
         for (String mode : new String[] {"dir", "http"}) {
             Path root = tmp.resolve(mode);
-            RestoreTargetBench.Result r = b.measure(mode, root, 3);
+            RestoreTargetBench.Result r = b.measure(mode, root, 3, 1, false).get(0);
             System.out.printf("restore-target %s: %.0f MB/s over %d bytes%n", mode, r.mbPerSecond(), r.bytes());
             for (int i = 0; i < 4; i++) {
-                Path f = root.resolve("bench/file" + i + ".bin");
-                assertThat(Files.size(f)).isEqualTo(b.file(i).size());
+                Path f = root.resolve("run1/file" + i + ".bin");
+                assertThat(Files.size(f)).isEqualTo(b.file("run1", i).size());
                 byte[] tree = TestData.treeHash(Files.readAllBytes(f), TestData.CHUNK);
-                assertThat(HexFormat.of().formatHex(tree)).isEqualTo(HexFormat.of().formatHex(b.file(i).sha256()));
+                assertThat(HexFormat.of().formatHex(tree)).isEqualTo(HexFormat.of().formatHex(b.file("run1", i).sha256()));
             }
         }
     }
