@@ -90,6 +90,18 @@ final class AimdController {
      * @return the new rate, the action, the reason and the signals (without totals)
      */
     Decision decide(LoadSample s, long backupBytes, boolean demand, long nowNanos, long ceiling) {
+        return decide(s, backupBytes, demand, false, nowNanos, ceiling);
+    }
+
+    /**
+     * Decides the next rate, knowing whether the readers were asked for small reads without
+     * read-ahead during the period ({@code smallReads}): then each of their reads is one device
+     * request of at most {@link IoGovernor#FOREGROUND_READ_BYTES}, and counting them with the
+     * read-ahead request size learnt in quiet periods would invent foreground I/O (at 20 MiB/s,
+     * 320 requests a second that are the backup's own).
+     */
+    Decision decide(LoadSample s, long backupBytes, boolean demand, boolean smallReads,
+            long nowNanos, long ceiling) {
         long before = rate;
         long dt = s.intervalNanos();
         if (dt <= 0) {
@@ -122,12 +134,16 @@ final class AimdController {
         long readIos = s.readIos();
         long readBytes = s.readBytes();
         long backupDisk = Math.min(backupBytes, readBytes);
-        requestBytes = Math.max(MIN_REQUEST_BYTES, requestBytes * REQUEST_SIZE_DECAY);
-        if (backupDisk >= CALIBRATION_MIN_BYTES && readIos > 0) {
-            requestBytes = Math.max(requestBytes, (double) backupDisk / readIos);
+        if (!smallReads) {
+            requestBytes = Math.max(MIN_REQUEST_BYTES, requestBytes * REQUEST_SIZE_DECAY);
+            if (backupDisk >= CALIBRATION_MIN_BYTES && readIos > 0) {
+                requestBytes = Math.max(requestBytes, (double) backupDisk / readIos);
+            }
+            requestBytes = Math.min(requestBytes, MAX_REQUEST_BYTES);
         }
-        requestBytes = Math.min(requestBytes, MAX_REQUEST_BYTES);
-        long backupIos = Math.min(readIos, (long) Math.ceil(backupDisk / requestBytes));
+        double periodRequestBytes = smallReads
+                ? Math.min(requestBytes, IoGovernor.FOREGROUND_READ_BYTES) : requestBytes;
+        long backupIos = Math.min(readIos, (long) Math.ceil(backupDisk / periodRequestBytes));
         long fgReadIos = readIos - backupIos;
         long fgWriteIos = s.writeIos();
         double fgIops = (fgReadIos + fgWriteIos) / seconds;
@@ -174,7 +190,7 @@ final class AimdController {
         double writeInfl = writeBaseline > 0 && fgWriteIos >= MIN_IOS_FOR_AWAIT
                 ? writeAwait / writeBaseline : 0;
         Signals sig = new Signals(fgIops, fgActive, backupRate, readBytes / seconds,
-                (long) requestBytes, readAwait, readBaseline, writeAwait, writeBaseline, readInfl,
+                (long) periodRequestBytes, readAwait, readBaseline, writeAwait, writeBaseline, readInfl,
                 writeInfl, s.maxUtilisationPercent(), s.maxQueueDepth(), ioSome, ioFull, cpuSome, false);
         // a baseline is needed for each kind of foreground I/O present in this period: one learnt
         // from somebody's writes says nothing about the latency of a new reader

@@ -246,7 +246,8 @@ public final class IoGovernor implements AutoCloseable {
                                         + options.window().end() + " " + options.window().zone(),
                         Signals.NONE, 0, 0);
             } else {
-                d = controller.decide(s, backupBytes, demand, now, ceilingLocked());
+                d = controller.decide(s, backupBytes, demand, foregroundActiveLocked(), now,
+                        ceilingLocked());
                 if (!s.note().isEmpty()) {
                     d = new Decision(d.at(), d.rateBytesPerSecond(), d.previousRateBytesPerSecond(),
                             d.action(), d.reason() + " [" + s.note() + "]", d.signals(), 0, 0);
@@ -287,10 +288,14 @@ public final class IoGovernor implements AutoCloseable {
      */
     public boolean foregroundActive() {
         synchronized (lock) {
-            Decision d = last;
-            return d.signals().foregroundActive() || d.action() == Action.YIELD
-                    || d.action() == Action.REBASE || d.action() == Action.PROBE_FAILED;
+            return foregroundActiveLocked();
         }
+    }
+
+    private boolean foregroundActiveLocked() {
+        Decision d = last;
+        return d.signals().foregroundActive() || d.action() == Action.YIELD
+                || d.action() == Action.REBASE || d.action() == Action.PROBE_FAILED;
     }
 
     /**

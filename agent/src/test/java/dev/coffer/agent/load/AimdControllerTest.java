@@ -55,6 +55,25 @@ class AimdControllerTest {
     }
 
     @Test
+    void smallReadsUnderForeground_areCountedAsTheBackupsOwnRequests() {
+        AimdController c = new AimdController(opts);
+        c.rate = 1024 * MIB;
+        step(c, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, true); // learns 4 MiB requests
+        // the foreground left; the backup still reads 5 MiB a period in 64 KiB requests (80 ios)
+        long bytes = 5 * MIB;
+        LoadSample s = Samples.quiet(P, bytes, IoGovernor.FOREGROUND_READ_BYTES);
+        now += s.intervalNanos();
+        Decision d = c.decide(s, bytes, true, true, now, NO_CAP);
+        assertThat(d.signals().foregroundIops()).isZero();
+        assertThat(d.signals().foregroundActive()).isFalse();
+        assertThat(d.action()).isEqualTo(Action.SLOW_START);
+        // counted with the learnt 4 MiB size, the same period would show 312 phantom IOPS
+        now += s.intervalNanos();
+        d = c.decide(s, bytes, true, false, now, NO_CAP);
+        assertThat(d.signals().foregroundIops()).isGreaterThan(300);
+    }
+
+    @Test
     void foregroundAppearing_yieldsToTheFloorAtOnce() {
         AimdController c = new AimdController(opts);
         c.rate = 1024 * MIB;
