@@ -865,6 +865,11 @@ public final class AgentDaemon implements AutoCloseable {
             }
             return vm.disks().isEmpty() ? new LiveSource() : new VmSnapshotSource();
         }
+        if (spec.snapshot() != null) {
+            // a new-snapshot trigger reads that snapshot, whatever the policy's source for its schedules
+            return new StorageSnapshotSource(ds.path(), ds.snapshotTemplate().orElseThrow(
+                    () -> new IOException("datastore " + ds.name() + " has no snapshots template")), spec.snapshot());
+        }
         return switch (p.source()) {
             case LIVE -> new LiveSource();
             case VM_SNAPSHOT -> new VmSnapshotSource();
