@@ -7,7 +7,13 @@ import dev.coffer.agent.cli.Progress;
 import dev.coffer.agent.cli.Session;
 import dev.coffer.agent.cli.SessionOptions;
 import dev.coffer.agent.cli.Table;
+import dev.coffer.agent.rebuild.DiskExport;
+import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.agent.rebuild.DiskRebuilder;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
 import dev.coffer.agent.restore.DirectoryTarget;
 import dev.coffer.agent.restore.ExistingPolicy;
 import dev.coffer.agent.restore.HttpTargetClient;
@@ -60,6 +66,10 @@ public final class RestoreCommand implements Callable<Integer> {
 
     @Option(names = "--disk", paramLabel = "SLOT", description = "Rebuild this whole disk (raw) instead of files.")
     String disk;
+
+    @Option(names = "--format", paramLabel = "raw|vmdk", defaultValue = "raw",
+            description = "With --disk: a raw image, or a streamOptimized VMDK (default ${DEFAULT-VALUE}).")
+    String format;
 
     @Option(names = "--vm-files", description = "Restore the VM's own files kept with the backup (.vmx, .vmsd, .nvram).")
     boolean vmFiles;
@@ -154,8 +164,32 @@ public final class RestoreCommand implements Callable<Integer> {
                 what.contains("@") ? what.substring(0, what.indexOf('@')) : vm, what);
         DiskInfo d = s.catalog().disks(b.vmId()).stream().filter(x -> x.slot().equals(disk)).findFirst()
                 .orElseThrow(() -> new IOException("backup " + b.id() + " has no disk " + disk));
+        long n;
+        boolean toStdout = to.equals("-");
+        if (!format.equals("raw") && !format.equals("vmdk")) {
+            throw new IOException("--format: expected raw or vmdk, found \"" + format + "\"");
+        }
+        if (format.equals("raw") && !toStdout) {
+            n = new DiskRebuilder(s.catalog(), s.destination()).rebuild(b.id(), d.id(), d.capacityBytes(), Path.of(to));
+        } else {
+            // front to back, as it is produced: to a pipe, or a VMDK that needs no seeking
+            DiskExport export = new DiskExport(s.destination(),
+                    DiskLayout.of(s.catalog(), b.id(), d.id(), d.capacityBytes()));
+            try (OutputStream out = toStdout ? new FileOutputStream(FileDescriptor.out)
+                    : new BufferedOutputStream(Files.newOutputStream(Path.of(to)), 1 << 20)) {
+                if (format.equals("raw")) {
+                    export.writeRaw(out);
+                } else {
+                    String name = toStdout ? d.slot().replace(':', '-') + ".vmdk" : Path.of(to).getFileName().toString();
+                    export.writeStreamOptimized(out, name);
+                }
+            }
+            n = export.written();
+            if (toStdout) {
+                return ExitCodes.OK;
+            }
+        }
         Path out = Path.of(to);
-        long n = new DiskRebuilder(s.catalog(), s.destination()).rebuild(b.id(), d.id(), d.capacityBytes(), out);
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("backup", b.id());
