@@ -76,6 +76,12 @@ public final class AgentDaemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AgentDaemon.class);
     /** Finished jobs the API remembers: the last 1000 (a day of hourly backups of 40 VMs). */
     static final int MAX_FINISHED = 1000;
+    /**
+     * Restores running at once, beside the backups (which {@code limits.concurrent_jobs} bounds): a user
+     * waiting for a file should not wait for a night's backups; each restore's pipeline has its own
+     * bounded workers, so 2 keep the controller's load bounded too.
+     */
+    static final int MAX_RESTORES = 2;
 
     private final Path configFile;
     private final DaemonOptions options;
@@ -107,6 +113,10 @@ public final class AgentDaemon implements AutoCloseable {
     private final Set<Path> busyVms = new HashSet<>();
     /** Guarded by queueLock. */
     private int runningCount;
+    /** Running backups (limited by limits.concurrent_jobs). Guarded by queueLock. */
+    private int runningBackups;
+    /** Running restores. Guarded by queueLock. */
+    private int runningRestores;
     private final AtomicLong restoreSeq = new AtomicLong();
 
     /** Totals since start, for /metrics. */
@@ -638,7 +648,10 @@ public final class AgentDaemon implements AutoCloseable {
                     }
                     runningCount++;
                     if (next.spec().kind() == Job.Kind.BACKUP) {
+                        runningBackups++;
                         busyVms.add(next.spec().vmFolder());
+                    } else {
+                        runningRestores++;
                     }
                     next.started(clock.instant());
                 } catch (InterruptedException e) {
@@ -654,7 +667,9 @@ public final class AgentDaemon implements AutoCloseable {
 
     private Job pickLocked() {
         AgentConfig cfg = config;
-        if (runningCount >= cfg.limits().concurrentJobs()) {
+        boolean backupSlot = runningBackups < cfg.limits().concurrentJobs();
+        boolean restoreSlot = runningRestores < MAX_RESTORES;
+        if (!backupSlot && !restoreSlot) {
             return null;
         }
         Instant now = clock.instant();
@@ -670,6 +685,9 @@ public final class AgentDaemon implements AutoCloseable {
         for (Job j : waiting) {
             Instant nb = j.notBefore();
             if (nb != null && nb.isAfter(now)) {
+                continue;
+            }
+            if (j.spec().kind() == Job.Kind.RESTORE && !restoreSlot || j.spec().kind() == Job.Kind.BACKUP && !backupSlot) {
                 continue;
             }
             if (j.spec().kind() == Job.Kind.BACKUP) {
@@ -708,7 +726,10 @@ public final class AgentDaemon implements AutoCloseable {
             synchronized (queueLock) {
                 runningCount--;
                 if (job.spec().kind() == Job.Kind.BACKUP) {
+                    runningBackups--;
                     busyVms.remove(job.spec().vmFolder());
+                } else {
+                    runningRestores--;
                 }
                 trimLocked();
                 queueLock.notifyAll();
