@@ -342,8 +342,14 @@ public final class BlockStore implements AutoCloseable {
 
     /** Checks a record's payload CRC, decodes it and checks its SHA-256; returns the raw bytes. */
     private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at) throws CorruptDataException {
+        return checkPayload(r, payload, file, at, true);
+    }
+
+    /** As above; {@code checkCrc} false when the CRC was just computed from these very bytes (uploads). */
+    private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at, boolean checkCrc)
+            throws CorruptDataException {
         String where = file + " at 0x" + Long.toHexString(at);
-        int crc = PackRecord.crc(payload, 0, payload.length);
+        int crc = checkCrc ? PackRecord.crc(payload, 0, payload.length) : r.payloadCrc();
         if (crc != r.payloadCrc()) {
             throw new CorruptDataException(where + ": payload CRC expected 0x" + Integer.toHexString(r.payloadCrc())
                     + ", found 0x" + Integer.toHexString(crc));
@@ -389,10 +395,10 @@ public final class BlockStore implements AutoCloseable {
         try {
             verifyPool.execute(() -> {
                 try {
-                    PackRecord r = new PackRecord(codec, storedLength, rawLength, k.sha,
-                            PackRecord.crc(stored, 0, storedLength));
                     byte[] payload = storedLength == stored.length ? stored : Arrays.copyOf(stored, storedLength);
-                    checkPayload(r, payload, "upload", 0);
+                    PackRecord r = new PackRecord(codec, storedLength, rawLength, k.sha,
+                            PackRecord.crc(payload, 0, storedLength));
+                    checkPayload(r, payload, "upload of " + k, 0, false);
                     queue.add(new PendingPut(k, r, payload, mine));
                 } catch (CorruptDataException e) {
                     inflight.remove(k, mine);

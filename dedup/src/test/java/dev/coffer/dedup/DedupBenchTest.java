@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The benchmark scaled down for CI: the re-send costs under 1% on the wire; everything lands and verifies. */
+@Timeout(value = 120, unit = java.util.concurrent.TimeUnit.SECONDS) // a hang fails the test, never the build
 class DedupBenchTest {
     @TempDir
     Path dir;
