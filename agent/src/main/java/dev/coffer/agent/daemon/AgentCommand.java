@@ -22,10 +22,20 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "The agent's YAML config.")
     Path config;
 
+    @Option(names = "--snapshot-poll-millis", hidden = true, paramLabel = "MS",
+            description = "How often snapshot directories are listed (tests; default 5000).")
+    long snapshotPollMillis = DaemonOptions.defaults().snapshotPollMillis();
+
     @Override
     public Integer call() throws Exception {
         daemonLogging();
-        AgentDaemon daemon = new AgentDaemon(config, DaemonOptions.defaults(), Clock.systemDefaultZone());
+        DaemonOptions options = DaemonOptions.defaults();
+        if (snapshotPollMillis < 50 || snapshotPollMillis > 3_600_000) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--snapshot-poll-millis: expected 50..3600000, found " + snapshotPollMillis);
+        }
+        options = options.withPeriods(Math.min(options.tickMillis(), snapshotPollMillis), snapshotPollMillis);
+        AgentDaemon daemon = new AgentDaemon(config, options, Clock.systemDefaultZone());
         daemon.start();
         Thread hook = new Thread(daemon::stop, "coffer-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -59,8 +59,13 @@ final class Triggers {
         this.state = state;
     }
 
+    /**
+     * Runs the first evaluation in the caller's thread (so the snapshot baseline is taken before the
+     * query API answers: a snapshot made after the daemon says it is up is always new), then the thread.
+     */
     void start() {
         lastTick = clock.instant();
+        tick();
         running = true;
         thread = new Thread(this::loop, "coffer-triggers");
         thread.setDaemon(true);
