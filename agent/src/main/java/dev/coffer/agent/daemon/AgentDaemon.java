@@ -640,6 +640,9 @@ public final class AgentDaemon implements AutoCloseable {
         while (running) {
             Job next = null;
             synchronized (queueLock) {
+                if (!running) {
+                    return; // stop() set this before scanning for jobs to cancel under this lock
+                }
                 try {
                     next = pickLocked();
                     if (next == null) {

@@ -184,4 +184,27 @@ class AgentDaemonTest {
             assertThat(DaemonFixture.await(BACKUP, () -> j.state() == Job.State.COMPLETE)).isTrue();
         }
     }
+
+    @Test
+    void twoPolicies_neverBackUpOneVmAtOnce_evenWithFreeSlots() throws Exception {
+        DaemonFixture fx = new DaemonFixture(dir);
+        fx.writeConfig("", "limits:\n  concurrent_jobs: 2\npolicies:\n"
+                + "  - name: a\n    schedule: [\"0 2 * * *\"]\n    source: live\n"
+                + "  - name: b\n    schedule: [\"0 3 * * *\"]\n    source: live\n    priority: 90\n");
+        try (AgentDaemon d = new AgentDaemon(fx.config, FAST, Clock.systemUTC())) {
+            d.start();
+            Job a = d.requestBackup(null, "winvm", "a").get(0);
+            Job b = d.requestBackup(null, "winvm", "b").get(0);
+            assertThat(DaemonFixture.await(BACKUP, () -> done(d, 2))).isTrue();
+            assertThat(a.state()).isEqualTo(Job.State.COMPLETE);
+            assertThat(b.state()).isEqualTo(Job.State.COMPLETE);
+            Instant aStart = Instant.parse((String) a.view().get("startedAt"));
+            Instant aEnd = Instant.parse((String) a.view().get("endedAt"));
+            Instant bStart = Instant.parse((String) b.view().get("startedAt"));
+            Instant bEnd = Instant.parse((String) b.view().get("endedAt"));
+            assertThat(!bStart.isBefore(aEnd) || !aStart.isBefore(bEnd)).as("a %s..%s, b %s..%s", aStart, aEnd, bStart, bEnd)
+                    .isTrue();
+            assertThat(d.catalog().backups()).extracting(BackupInfo::policy).containsExactlyInAnyOrder("a", "b");
+        }
+    }
 }
