@@ -584,12 +584,16 @@ public final class AgentDaemon implements AutoCloseable {
             if (p != null && !p.datastores().contains(ds.name())) {
                 continue;
             }
-            for (VirtualMachine v : Discovery.scan(ds.path(), (f, e) -> { })) {
-                if (v.folder().getFileName().toString().equals(vm) || v.displayName().equals(vm)) {
-                    out.add(submit(new Job.Spec(Job.Kind.BACKUP, p == null ? "api" : p.name(), ds.name(),
-                            v.folder().toAbsolutePath().normalize(), "api", null, p == null ? 50 : p.priority(), null, null)));
-                    return out;
-                }
+            List<VirtualMachine> found = Discovery.scan(ds.path(), (f, e) -> { });
+            // a folder name is unique on a datastore, a display name need not be: folders win
+            List<VirtualMachine> ordered = new ArrayList<>(found.stream()
+                    .filter(v -> v.folder().getFileName().toString().equals(vm)).toList());
+            ordered.addAll(found.stream().filter(v -> v.displayName().equals(vm)).toList());
+            if (!ordered.isEmpty()) {
+                VirtualMachine v = ordered.get(0);
+                out.add(submit(new Job.Spec(Job.Kind.BACKUP, p == null ? "api" : p.name(), ds.name(),
+                        v.folder().toAbsolutePath().normalize(), "api", null, p == null ? 50 : p.priority(), null, null)));
+                return out;
             }
         }
         throw new IllegalArgumentException("no VM \"" + vm + "\" on " + (datastore == null ? "any datastore" : datastore)
