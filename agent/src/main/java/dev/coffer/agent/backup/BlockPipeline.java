@@ -132,7 +132,9 @@ final class BlockPipeline implements AutoCloseable {
                     boolean last = job.index() == job.unit().tasks().size() - 1;
                     boolean zeroTail = read(t, buf, last && job.unit().checkTail() ? job.unit().tailEnd() : 0);
                     buf.flip();
-                    BlockHash h = hasher.hash(buf.duplicate());
+                    // a block made only of holes (sparse files, $BadClus:$Bad spanning the volume) is
+                    // all zeros by construction: its hash is known, no need to hash gigabytes of zeros
+                    BlockHash h = holesOnly(t) ? zeroHash(t.length(), buf, hasher) : hasher.hash(buf.duplicate());
                     blocksHashed.incrementAndGet();
                     job.unit().results()[job.index()] = new BlockResult(t.offset(), t.length(), h, zeroTail);
                     ByteBuffer held = buf;
@@ -158,6 +160,28 @@ final class BlockPipeline implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static boolean holesOnly(BlockTask t) {
+        for (Piece p : t.pieces()) {
+            if (!p.zeros()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Hashes of all-zero blocks by length, computed once each. */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, BlockHash> zeroHashes =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private BlockHash zeroHash(int length, ByteBuffer zeros, BlockHasher hasher) {
+        BlockHash h = zeroHashes.get(length);
+        if (h == null) {
+            h = hasher.hash(zeros.duplicate());
+            zeroHashes.put(length, h);
+        }
+        return h;
     }
 
     /**
