@@ -77,6 +77,29 @@ public final class ApiClient {
         return send("POST", target, json.getBytes(StandardCharsets.UTF_8), Map.of("Content-Type", "application/json"));
     }
 
+    /**
+     * Polls {@code GET /v1/jobs/{id}} every {@code pollMillis} until the job is over (complete, partial,
+     * failed or cancelled), handing each answer to {@code progress}; returns the last answer. For a CLI
+     * command that asked the daemon to back up or restore and waits like it would for its own work.
+     */
+    public JsonNode awaitJob(String id, long pollMillis, java.util.function.Consumer<JsonNode> progress)
+            throws IOException, InterruptedException {
+        while (true) {
+            Response r = get("/v1/jobs/" + java.net.URLEncoder.encode(id, StandardCharsets.UTF_8));
+            if (r.status() != 200) {
+                throw new IOException(socket + ": job " + id + ": " + r.text().strip());
+            }
+            JsonNode j = r.json();
+            progress.accept(j);
+            switch (j.path("state").asText()) {
+                case "complete", "partial", "failed", "cancelled" -> {
+                    return j;
+                }
+                default -> Thread.sleep(pollMillis);
+            }
+        }
+    }
+
     /** Sends one request and reads the whole answer. */
     public Response send(String method, String target, byte[] body, Map<String, String> headers) throws IOException {
         StringBuilder sb = new StringBuilder();

@@ -183,13 +183,13 @@ class ApiServerTest {
                 + " \"to\": \"" + to + "\"}");
         assertThat(r.status()).as(r.text()).isEqualTo(202);
         String id = r.json().get("id").asText();
-        assertThat(DaemonFixture.await(Duration.ofSeconds(30), () -> {
-            try {
-                return uds.get("/v1/jobs/" + id).json().get("state").asText().equals("complete");
-            } catch (Exception e) {
-                return false;
-            }
-        })).isTrue();
+        List<String> states = new ArrayList<>();
+        JsonNode end = uds.awaitJob(id, 20, j -> states.add(j.get("state").asText()));
+        assertThat(end.get("state").asText()).as(end.toString()).isEqualTo("complete");
+        assertThat(end.get("result").get("files").asInt()).isEqualTo(2);
+        assertThat(end.get("progress").get("bytesDone").asLong()).isEqualTo(end.get("progress").get("bytesTotal").asLong())
+                .isEqualTo(1048577 + 18893);
+        assertThat(states).last().isEqualTo("complete");
         Path raw = Fixtures.build("vm-folder", "mbr", "winvm").resolve("disk.raw");
         for (String f : List.of("data.bin", "q1.csv")) {
             Path out;
