@@ -4,6 +4,8 @@ import dev.coffer.agent.api.ApiServer;
 import dev.coffer.agent.backup.BackupJob;
 import dev.coffer.agent.backup.BackupOptions;
 import dev.coffer.agent.backup.Destinations;
+import dev.coffer.agent.backup.RateCap;
+import dev.coffer.agent.backup.ReadThrottle;
 import dev.coffer.agent.cli.BackupRef;
 import dev.coffer.agent.config.AgentConfig;
 import dev.coffer.agent.config.ConfigException;
@@ -786,6 +788,9 @@ public final class AgentDaemon implements AutoCloseable {
                 spec.snapshot(), cap);
         try (IoScheduler.Job ioJob = ioScheduler == null ? null : ioScheduler.register(job.id(), spec.priority());
                 PointInTime pit = pointInTime(p, ds, vm, spec, job)) {
+            // the load-aware scheduler paces the reads (by priority), the policy's cap bounds them
+            ReadThrottle paced = ioJob == null ? ReadThrottle.NONE : ioJob::acquire;
+            bj.withThrottle(new RateCap(cap).after(paced));
             BackupJob.Report r = bj.run(ds.path(), vm, pit, spec.policy(), job.counters, job.cancel::get);
             totals.bytesRead.addAndGet(r.bytesRead());
             totals.bytesCarried.addAndGet(r.bytesCarried());
