@@ -950,11 +950,6 @@ public final class BlockStore implements AutoCloseable {
                     if (lines.size() < MAX_DAMAGE_LINES) {
                         lines.add(hex(sha) + " pack=" + loc[0] + " offset=0x" + Long.toHexString(loc[1]) + ": " + e.getMessage());
                     }
-                } catch (IOException e) {
-                    bad.add(new Key(sha));
-                    if (lines.size() < MAX_DAMAGE_LINES) {
-                        lines.add(hex(sha) + " pack=" + loc[0] + ": unreadable: " + e.getMessage());
-                    }
                 }
             }
         }

@@ -62,7 +62,8 @@ class FrameDecoderTest {
                 .hasMessageContaining("stream offset 0x0");
         // afterwards everything is discarded
         ch.writeInbound(encoded(Wire.LIST, 2, new byte[0]));
-        assertThat((Object) ch.readInbound()).isNull();
+        Object none = ch.readInbound();
+        assertThat(none).isNull();
         ch.finishAndReleaseAll();
     }
 
@@ -89,7 +90,8 @@ class FrameDecoderTest {
         assertThat(held).isNotNull();
         EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder("test", 1 << 20, budget, 1 << 20));
         ch.writeInbound(encoded(Wire.PUT, 1, new byte[500]));
-        assertThat((Object) ch.readInbound()).as("no budget: not decoded").isNull();
+        Object notDecoded = ch.readInbound();
+        assertThat(notDecoded).as("no budget: not decoded").isNull();
         assertThat(ch.config().isAutoRead()).isFalse();
         held.release();
         ch.runPendingTasks();

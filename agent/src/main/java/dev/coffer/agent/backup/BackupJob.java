@@ -118,11 +118,7 @@ public final class BackupJob {
             failQuietly(backupId, e);
             throw new BackupException("backup of " + vm.displayName() + " failed: " + e.getMessage(), e);
         } finally {
-            try {
-                sink.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            sink.close();
         }
     }
 

@@ -239,9 +239,14 @@ final class DedupSink implements BlockSink, AutoCloseable {
         }
     }
 
+    /** Stops the lookup thread once the queue is empty (at most 10 s). */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         closing = true;
-        thread.join(10_000);
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

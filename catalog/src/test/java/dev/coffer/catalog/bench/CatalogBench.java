@@ -326,19 +326,17 @@ public final class CatalogBench {
             figure("find regex ^invoice-00042..\\.pdf$ all", median(() -> check(cat.findRegex("^invoice-00042..\\.pdf$", OptionalLong.empty(), 1000) != null)), "ms");
             int busy = busiest(backups);
             String hp = path(busy);
-            @SuppressWarnings("unchecked")
-            List<VersionSpan>[] hist = new List[1];
+            java.util.concurrent.atomic.AtomicReference<List<VersionSpan>> hist = new java.util.concurrent.atomic.AtomicReference<>();
             figure("history of a path", median(() -> {
-                hist[0] = cat.history(vol, hp);
-                check(!hist[0].isEmpty());
-            }), "ms (" + hist[0].size() + " versions)");
+                hist.set(cat.history(vol, hp));
+                check(!hist.get().isEmpty());
+            }), "ms (" + hist.get().size() + " versions)");
             figure("stat", median(() -> check(cat.stat(last, vol, hp).isPresent())), "ms");
             figure("blocks of a file", median(() -> check(!cat.blocks(last, vol, path(8), "").isEmpty())), "ms");
-            @SuppressWarnings("unchecked")
-            List<DiffEntry>[] d = new List[1];
-            figure("diff consecutive backups", median(() -> d[0] = cat.diff(last - 1, last)), "ms (" + d[0].size() + " entries)");
-            figure("diff first..last", median(() -> d[0] = cat.diff(first, last)), "ms (" + d[0].size() + " entries)");
-            figure("diff first..mid", median(() -> d[0] = cat.diff(first, middle)), "ms (" + d[0].size() + " entries)");
+            java.util.concurrent.atomic.AtomicReference<List<DiffEntry>> d = new java.util.concurrent.atomic.AtomicReference<>();
+            figure("diff consecutive backups", median(() -> d.set(cat.diff(last - 1, last))), "ms (" + d.get().size() + " entries)");
+            figure("diff first..last", median(() -> d.set(cat.diff(first, last))), "ms (" + d.get().size() + " entries)");
+            figure("diff first..mid", median(() -> d.set(cat.diff(first, middle))), "ms (" + d.get().size() + " entries)");
             figure("backups list with totals", median(() -> check(cat.backups(vm).size() == backups)), "ms");
             byte[] sha = cat.blocks(last, vol, path(8), "").get(0).sha256();
             t = System.nanoTime();
