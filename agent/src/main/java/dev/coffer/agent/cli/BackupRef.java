@@ -44,6 +44,13 @@ public record BackupRef(BackupInfo backup, VolumeInfo volume, String path) {
         return new BackupRef(b, volume(catalog, b, volume, spec), normalise(path));
     }
 
+    /** Finds the backup named {@code [VM@]ID|latest}; {@code vm} (from {@code --vm}) applies without a prefix. */
+    public static BackupInfo named(Catalog catalog, String spec, String vm) throws IOException {
+        int at = spec.indexOf('@');
+        return at > 0 ? backup(catalog, spec.substring(at + 1), spec.substring(0, at), spec)
+                : backup(catalog, spec, vm, spec);
+    }
+
     /** Finds the backup named by an id or {@code latest} (of {@code vmName}, or of the only VM). */
     public static BackupInfo backup(Catalog catalog, String name, String vmName, String spec) throws IOException {
         if (name.matches("\\d{1,18}")) {

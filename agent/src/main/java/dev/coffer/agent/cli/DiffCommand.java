@@ -40,8 +40,8 @@ public final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Session s = Session.open(session, false)) {
-            BackupInfo a = named(s, before);
-            BackupInfo b = named(s, after);
+            BackupInfo a = BackupRef.named(s.catalog(), before, vm);
+            BackupInfo b = BackupRef.named(s.catalog(), after, vm);
             List<DiffEntry> diff = s.catalog().diff(a.id(), b.id());
             var out = spec.commandLine().getOut();
             if (json) {
@@ -70,16 +70,5 @@ public final class DiffCommand implements Callable<Integer> {
             t.print(out);
             return ExitCodes.OK;
         }
-    }
-
-    private BackupInfo named(Session s, String name) throws java.io.IOException {
-        String n = name;
-        String vmName = vm;
-        int at = n.indexOf('@');
-        if (at > 0) {
-            vmName = n.substring(0, at);
-            n = n.substring(at + 1);
-        }
-        return BackupRef.backup(s.catalog(), n, vmName, name);
     }
 }

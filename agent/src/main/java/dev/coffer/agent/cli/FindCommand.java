@@ -47,14 +47,7 @@ public final class FindCommand implements Callable<Integer> {
         try (Session s = Session.open(session, false)) {
             OptionalLong in = OptionalLong.empty();
             if (backup != null) {
-                String name = backup;
-                String vmName = vm;
-                int at = name.indexOf('@');
-                if (at > 0) {
-                    vmName = name.substring(0, at);
-                    name = name.substring(at + 1);
-                }
-                in = OptionalLong.of(BackupRef.backup(s.catalog(), name, vmName, backup).id());
+                in = OptionalLong.of(BackupRef.named(s.catalog(), backup, vm).id());
             }
             List<VersionSpan> found = regex ? s.catalog().findRegex(pattern, in, limit)
                     : s.catalog().findGlob(pattern, in, limit);

@@ -100,8 +100,7 @@ public final class RestoreCommand implements Callable<Integer> {
                 return restoreDisk(s);
             }
             if (vmFiles) {
-                var b = BackupRef.backup(s.catalog(), what.contains("@") ? what.substring(what.indexOf('@') + 1) : what,
-                        what.contains("@") ? what.substring(0, what.indexOf('@')) : vm, what);
+                var b = BackupRef.named(s.catalog(), what, vm);
                 Path dir = Files.createDirectories(Path.of(to));
                 List<String> names = new ArrayList<>();
                 for (DiskInfo d : s.catalog().disks(b.vmId())) {
@@ -160,8 +159,7 @@ public final class RestoreCommand implements Callable<Integer> {
     }
 
     private int restoreDisk(Session s) throws IOException {
-        var b = BackupRef.backup(s.catalog(), what.contains("@") ? what.substring(what.indexOf('@') + 1) : what,
-                what.contains("@") ? what.substring(0, what.indexOf('@')) : vm, what);
+        var b = BackupRef.named(s.catalog(), what, vm);
         DiskInfo d = s.catalog().disks(b.vmId()).stream().filter(x -> x.slot().equals(disk)).findFirst()
                 .orElseThrow(() -> new IOException("backup " + b.id() + " has no disk " + disk));
         long n;
