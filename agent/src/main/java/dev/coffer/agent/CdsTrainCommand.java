@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -37,10 +36,6 @@ final class CdsTrainCommand implements Callable<Integer> {
         PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());
         try {
             for (String[] args : runs) {
-                CommandLine cli = CofferCommand.commandLine();
-                if (args.length > 1 && !cli.getSubcommands().containsKey(args[0])) {
-                    continue;
-                }
                 Main.run(args, sink, sink);
             }
         } finally {

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,24 +15,56 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = CofferCommand.Version.class,
         description = "Controller-side backup of VMware virtual machines: reads VMDKs where they lie,"
-                + " catalogs every NTFS file, and sends only the blocks the destination lacks.",
-        subcommands = {DemoCommand.class, dev.coffer.agent.cli.BackupCommand.class,
-                dev.coffer.agent.cli.BackupsCommand.class, dev.coffer.agent.cli.LsCommand.class,
-                dev.coffer.agent.cli.FindCommand.class, dev.coffer.agent.cli.HistoryCommand.class,
-                dev.coffer.agent.cli.DiffCommand.class, dev.coffer.agent.cli.VerifyCommand.class,
-                dev.coffer.agent.flr.RestoreCommand.class,
-                dev.coffer.agent.image.ImageCommand.class, dev.coffer.agent.fs.FsCommand.class, CdsTrainCommand.class, dev.coffer.agent.restore.TargetCommand.class, dev.coffer.agent.destination.DestinationCommand.class,
-                dev.coffer.agent.daemon.AgentCommand.class,
-                CommandLine.HelpCommand.class})
+                + " catalogs every NTFS file, and sends only the blocks the destination lacks.")
 public final class CofferCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** A command line wired with Coffer's exit codes and one-line error reporting. */
+    /**
+     * The subcommands, in the order help lists them. They are registered with picocli lazily: building
+     * a command's model loads and reflects over its class and every option's, which for all fifteen
+     * took ~150 ms of every start, longer than the JVM itself. A command line that names one of them
+     * registers just that one; anything else (no command, help, a typo) registers them all.
+     */
+    private static final Map<String, Class<?>> SUBCOMMANDS = subcommands();
+
+    private static Map<String, Class<?>> subcommands() {
+        Map<String, Class<?>> m = new LinkedHashMap<>();
+        m.put("demo", DemoCommand.class);
+        m.put("backup", dev.coffer.agent.cli.BackupCommand.class);
+        m.put("backups", dev.coffer.agent.cli.BackupsCommand.class);
+        m.put("ls", dev.coffer.agent.cli.LsCommand.class);
+        m.put("find", dev.coffer.agent.cli.FindCommand.class);
+        m.put("history", dev.coffer.agent.cli.HistoryCommand.class);
+        m.put("diff", dev.coffer.agent.cli.DiffCommand.class);
+        m.put("verify", dev.coffer.agent.cli.VerifyCommand.class);
+        m.put("restore", dev.coffer.agent.flr.RestoreCommand.class);
+        m.put("image", dev.coffer.agent.image.ImageCommand.class);
+        m.put("fs", dev.coffer.agent.fs.FsCommand.class);
+        m.put("cds-train", CdsTrainCommand.class);
+        m.put("target", dev.coffer.agent.restore.TargetCommand.class);
+        m.put("destination", dev.coffer.agent.destination.DestinationCommand.class);
+        m.put("agent", dev.coffer.agent.daemon.AgentCommand.class);
+        return m;
+    }
+
+    /** A command line with every subcommand, wired with Coffer's exit codes and one-line errors. */
     static CommandLine commandLine() {
+        return commandLine(new String[0]);
+    }
+
+    /** A command line for {@code args}: only the subcommand they name, or all when they name none. */
+    static CommandLine commandLine(String[] args) {
         CommandLine cli = new CommandLine(new CofferCommand());
+        Class<?> named = args.length > 0 ? SUBCOMMANDS.get(args[0]) : null;
+        if (named != null) {
+            cli.addSubcommand(args[0], named);
+        } else {
+            SUBCOMMANDS.forEach(cli::addSubcommand);
+        }
+        cli.addSubcommand("help", new CommandLine.HelpCommand());
         cli.setExecutionExceptionHandler(CofferCommand::handleFailure);
-        cli.setParameterExceptionHandler((ex, args) -> {
+        cli.setParameterExceptionHandler((ex, rejected) -> {
             ex.getCommandLine().getErr().println("coffer: " + ex.getMessage());
             ex.getCommandLine().getErr().println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName()
                     + " --help' for usage.");

@@ -16,7 +16,7 @@ public final class Main {
 
     /** Runs one command line and returns its exit code; never calls {@code System.exit}. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cli = CofferCommand.commandLine();
+        CommandLine cli = CofferCommand.commandLine(args);
         cli.setOut(out);
         cli.setErr(err);
         return cli.execute(args);
