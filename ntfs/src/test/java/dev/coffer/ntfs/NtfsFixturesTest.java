@@ -41,6 +41,32 @@ class NtfsFixturesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"512", "4096", "65536"})
+    void rich_hasAFileWhoseInitializedSizeIsShortOfItsSize(String cluster) throws Exception {
+        Path vol = Fixtures.build("ntfs-rich", cluster).resolve("volume.raw");
+        assertThat(istat(vol, "data/init-short.bin")).contains("size: 300000  init_size: 20000");
+        try (NtfsVolume v = NtfsVolume.open(Vols.file(vol))) {
+            StreamInfo data = v.lookup("data/init-short.bin").orElseThrow().dataStream("").orElseThrow();
+            assertThat(data.size()).isEqualTo(300_000);
+            assertThat(data.initializedSize()).isEqualTo(20_000);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"512", "4096", "65536"})
+    void rich_hasASparseFileWhoseRunsNeedAnAttributeList(String cluster) throws Exception {
+        Path vol = Fixtures.build("ntfs-rich", cluster).resolve("volume.raw");
+        int c = Integer.parseInt(cluster);
+        int written = c < 4096 ? 800 : 200;
+        assertThat(istat(vol, "frag/sparse-frag.bin")).contains("$ATTRIBUTE_LIST").contains("Sparse");
+        try (NtfsVolume v = NtfsVolume.open(Vols.file(vol))) {
+            StreamInfo data = v.lookup("frag/sparse-frag.bin").orElseThrow().dataStream("").orElseThrow();
+            assertThat(data.size()).isEqualTo((2L * written - 1) * c);
+            assertThat(data.runs()).hasSizeGreaterThanOrEqualTo(2 * written - 1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"512", "4096", "65536"})
     void rich_hasEveryOtherFeature(String cluster) throws Exception {
         Path vol = Fixtures.build("ntfs-rich", cluster).resolve("volume.raw");
         boolean compresses = Integer.parseInt(cluster) <= 4096;
