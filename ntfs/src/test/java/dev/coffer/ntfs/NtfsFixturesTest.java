@@ -53,6 +53,26 @@ class NtfsFixturesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"512", "4096", "65536"})
+    void rich_hasAnEncryptedFileTheReaderFlagsAndReadsRaw(String cluster) throws Exception {
+        Path vol = Fixtures.build("ntfs-rich", cluster).resolve("volume.raw");
+        String istat = istat(vol, "data/efs-flagged.bin");
+        assertThat(istat).contains("Flags: Archive, Encrypted").contains("Non-Resident, Encrypted   size: 70000");
+        String icatMd5 = Tsk.icatMd5s(vol, java.util.List.of(address(vol, "data/efs-flagged.bin")))[0].substring(0, 32);
+        try (NtfsVolume v = NtfsVolume.open(Vols.file(vol))) {
+            FileRecord f = v.lookup("data/efs-flagged.bin").orElseThrow();
+            StreamInfo data = f.dataStream("").orElseThrow();
+            assertThat(data.encrypted()).isTrue();
+            assertThat(f.fileAttributes() & StandardInformation.ENCRYPTED).isNotZero();
+            java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate((int) data.size());
+            v.open(f, data).readFully(0, raw);
+            java.security.MessageDigest md5 = java.security.MessageDigest.getInstance("MD5");
+            md5.update(raw.flip());
+            assertThat(java.util.HexFormat.of().formatHex(md5.digest())).isEqualTo(icatMd5);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"512", "4096", "65536"})
     void rich_hasASparseFileWhoseRunsNeedAnAttributeList(String cluster) throws Exception {
         Path vol = Fixtures.build("ntfs-rich", cluster).resolve("volume.raw");
         int c = Integer.parseInt(cluster);
