@@ -32,7 +32,9 @@ final class CdsTrainCommand implements Callable<Integer> {
                 new String[] {"fs", "ls", "-r", vmdk.toString()},
                 new String[] {"fs", "ls", "-r", "--json", vmdk.toString()},
                 new String[] {"fs", "cat", vmdk.toString(), "/Documents/hello.txt"},
-                new String[] {"fs", "stat", vmdk.toString(), "/Documents/hello.txt"});
+                new String[] {"fs", "stat", vmdk.toString(), "/Documents/hello.txt"},
+                // backup, backups, ls, find, diff and restore: the catalog, the store and logging
+                new String[] {"demo", "--examples", datastore.getParent().toString()});
         PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());
         try {
             for (String[] args : runs) {

@@ -64,14 +64,8 @@ public final class AgentCommand implements Callable<Integer> {
         if (System.getenv("COFFER_LOG_LEVEL") != null) {
             return;
         }
-        // logback is a runtime dependency only: set the level reflectively, and do nothing under another binding
-        org.slf4j.Logger l = LoggerFactory.getLogger("dev.coffer");
-        try {
-            Class<?> level = Class.forName("ch.qos.logback.classic.Level");
-            Object info = level.getField("INFO").get(null);
-            l.getClass().getMethod("setLevel", level).invoke(l, info);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            log.debug("log level not set error=\"{}\"", e.toString());
+        if (LoggerFactory.getLogger("dev.coffer") instanceof ch.qos.logback.classic.Logger l) {
+            l.setLevel(ch.qos.logback.classic.Level.INFO);
         }
     }
 }
