@@ -342,12 +342,15 @@ public final class BlockStore implements AutoCloseable {
 
     /** Checks a record's payload CRC, decodes it and checks its SHA-256; returns the raw bytes. */
     private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at) throws CorruptDataException {
-        return checkPayload(r, payload, file, at, true);
+        return checkPayload(r, payload, file, at, true, true);
     }
 
-    /** As above; {@code checkCrc} false when the CRC was just computed from these very bytes (uploads). */
-    private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at, boolean checkCrc)
-            throws CorruptDataException {
+    /**
+     * As above; {@code checkCrc} false when the CRC was just computed from these very bytes (uploads),
+     * {@code hash} false when the caller checks the content end to end.
+     */
+    private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at, boolean checkCrc,
+            boolean hash) throws CorruptDataException {
         String where = file + " at 0x" + Long.toHexString(at);
         int crc = checkCrc ? PackRecord.crc(payload, 0, payload.length) : r.payloadCrc();
         if (crc != r.payloadCrc()) {
@@ -356,6 +359,12 @@ public final class BlockStore implements AutoCloseable {
         }
         byte[] raw = r.codec() == Codec.RAW ? payload
                 : BlockCodecs.decode(r.codec(), payload, 0, payload.length, r.rawLength(), where);
+        if (raw.length != r.rawLength()) {
+            throw new CorruptDataException(where + ": block decodes to " + raw.length + " bytes, expected " + r.rawLength());
+        }
+        if (!hash) {
+            return raw;
+        }
         byte[] sha = BlockHasher.forThread().sha256(raw, 0, raw.length);
         if (!Arrays.equals(sha, r.sha256())) {
             throw new HashMismatchException(where + ": block SHA-256 expected " + hex(r.sha256()) + ", found " + hex(sha));
@@ -398,7 +407,7 @@ public final class BlockStore implements AutoCloseable {
                     byte[] payload = storedLength == stored.length ? stored : Arrays.copyOf(stored, storedLength);
                     PackRecord r = new PackRecord(codec, storedLength, rawLength, k.sha,
                             PackRecord.crc(payload, 0, storedLength));
-                    checkPayload(r, payload, "upload of " + k, 0, false);
+                    checkPayload(r, payload, "upload of " + k, 0, false, true);
                     queue.add(new PendingPut(k, r, payload, mine));
                 } catch (CorruptDataException e) {
                     inflight.remove(k, mine);
@@ -470,11 +479,24 @@ public final class BlockStore implements AutoCloseable {
 
     /** Reads a block's raw bytes, checking them against its SHA-256. */
     public ByteBuffer get(byte[] sha256) throws DedupException {
-        return ByteBuffer.wrap(load(sha256).raw());
+        return ByteBuffer.wrap(load(sha256, true).raw());
+    }
+
+    /**
+     * Reads a block's raw bytes checking the record (header and payload CRC-32C, lengths, the index
+     * entry) and decoding it, but not hashing it: for callers that check the content end to end
+     * (see {@link Destination#getWithoutHashing}).
+     */
+    public ByteBuffer getWithoutHashing(byte[] sha256) throws DedupException {
+        return ByteBuffer.wrap(load(sha256, false).raw());
     }
 
     /** Reads and checks a block; package-private for the server, which sends the stored payload. */
     Loaded load(byte[] sha256) throws DedupException {
+        return load(sha256, true);
+    }
+
+    private Loaded load(byte[] sha256, boolean hash) throws DedupException {
         checkSha(sha256);
         byte[] rec;
         long[] loc;
@@ -492,10 +514,11 @@ public final class BlockStore implements AutoCloseable {
         } finally {
             gcLock.readLock().unlock();
         }
-        return checkRecord(sha256, loc, rec, file);
+        return checkRecord(sha256, loc, rec, file, hash);
     }
 
-    private Loaded checkRecord(byte[] sha256, long[] loc, byte[] rec, String file) throws DedupException {
+    private Loaded checkRecord(byte[] sha256, long[] loc, byte[] rec, String file, boolean hash)
+            throws DedupException {
         PackRecord r = PackRecord.parse(ByteBuffer.wrap(rec), file, loc[1]);
         if (!Arrays.equals(r.sha256(), sha256) || r.storedLength() != loc[2] || r.rawLength() != loc[3]
                 || r.codec().id() != loc[4]) {
@@ -504,7 +527,7 @@ public final class BlockStore implements AutoCloseable {
                     + ", found " + hex(r.sha256()) + " stored=" + r.storedLength() + " raw=" + r.rawLength());
         }
         byte[] payload = Arrays.copyOfRange(rec, PackRecord.HEADER_BYTES, rec.length);
-        byte[] raw = checkPayload(r, payload, file, loc[1]);
+        byte[] raw = checkPayload(r, payload, file, loc[1], true, hash);
         return new Loaded(r.codec(), payload, raw);
     }
 

@@ -31,6 +31,16 @@ public interface Destination extends AutoCloseable {
     CompletableFuture<ByteBuffer> get(byte[] sha256);
 
     /**
+     * Reads a block for a caller that checks the content end to end itself, as a file restore does
+     * when the target compares what it wrote with the catalog's tree hash: the destination may skip
+     * hashing the block and check only how it is stored (record and payload CRCs, lengths, decoding).
+     * A remote destination hashes anyway: what crossed the network is checked where it arrives.
+     */
+    default CompletableFuture<ByteBuffer> getWithoutHashing(byte[] sha256) {
+        return get(sha256);
+    }
+
+    /**
      * Makes a backup's manifest durable after every earlier {@link #put} of this destination has completed;
      * fails with {@link MissingBlocksException} / {@code MISSING_BLOCKS} when a listed block is absent.
      */

@@ -150,7 +150,11 @@ class BlockStoreTest {
             assertThat(v.damaged()).singleElement().asString().contains(BlockStore.hex(TestBlocks.sha(a))).contains("CRC");
             assertThatThrownBy(() -> s.get(TestBlocks.sha(a))).isInstanceOf(CorruptDataException.class)
                     .hasMessageContaining("pack-00000001.pack at 0x10");
+            // a read that leaves hashing to the caller still checks the record's CRCs
+            assertThatThrownBy(() -> s.getWithoutHashing(TestBlocks.sha(a))).isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("pack-00000001.pack at 0x10").hasMessageContaining("CRC");
             assertThat(s.get(TestBlocks.sha(t)).array()).isEqualTo(t);
+            assertThat(s.getWithoutHashing(TestBlocks.sha(t)).array()).isEqualTo(t);
         }
     }
 
