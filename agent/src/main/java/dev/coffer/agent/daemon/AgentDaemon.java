@@ -1001,7 +1001,8 @@ public final class AgentDaemon implements AutoCloseable {
             log.info("job start job={} restore=\"{}\" files={} bytes={} to={}", job.id(), raw, items.size(),
                     job.restoreTotal, job.spec().restoreTo());
             FileRestore.Report r;
-            try (DirectoryTarget target = DirectoryTarget.open(job.spec().restoreTo(), DirectoryTarget.Options.defaults())) {
+            try (DirectoryTarget target = DirectoryTarget.open(job.spec().restoreTo(),
+                    DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE))) {
                 FileRestore fr = new FileRestore(dest, target, FileRestore.Options.defaults());
                 Thread watch = new Thread(() -> {
                     while (!Thread.currentThread().isInterrupted()) {

@@ -7,8 +7,6 @@ import dev.coffer.agent.restore.RestoreFile;
 import dev.coffer.agent.restore.RestoreTarget;
 import dev.coffer.agent.restore.Upload;
 import dev.coffer.catalog.FileBlock;
-import dev.coffer.dedup.BlockHash;
-import dev.coffer.dedup.BlockHasher;
 import dev.coffer.dedup.Destination;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -34,8 +32,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The file-level restore pipeline: a chunker cuts each file into chunks onto a bounded download
  * queue; download workers fetch the chunk's blocks from the destination (a block several chunks
- * need is fetched once), check MD5 and SHA-256, and put the chunk on a bounded upload queue; upload
- * workers write it at its offset. Memory is bounded by the queues whatever the file sizes. A chunk
+ * need is fetched once; the destination checks it against its SHA-256) and put the chunk on a
+ * bounded upload queue; upload workers write it at its offset. Memory is bounded by the queues whatever the file sizes. A chunk
  * that fails is retried; a file whose block is missing or damaged fails alone, naming the block, and
  * the rest goes on. Ranges the target already holds verified (an interrupted restore) are skipped.
  */
@@ -155,7 +153,6 @@ public final class FileRestore {
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < options.downloadWorkers(); i++) {
             threads.add(start("restore-download-" + i, () -> {
-                BlockHasher hasher = BlockHasher.forThread();
                 while (true) {
                     Chunk c = downloads.take();
                     if (c == END) {
@@ -168,7 +165,7 @@ public final class FileRestore {
                         continue;
                     }
                     try {
-                        ByteBuffer data = fill(c, cache, hasher);
+                        ByteBuffer data = fill(c, cache);
                         uploads.put(new Filled(c, data));
                     } catch (IOException | RuntimeException e) {
                         fail(c.file(), e.getMessage());
@@ -282,11 +279,10 @@ public final class FileRestore {
     }
 
     /** Fetches (once per block, shared by chunks) and checks the blocks, and copies the chunk's bytes. */
-    private ByteBuffer fill(Chunk c, ConcurrentHashMap<String, CompletableFuture<ByteBuffer>> cache, BlockHasher hasher)
-            throws IOException {
+    private ByteBuffer fill(Chunk c, ConcurrentHashMap<String, CompletableFuture<ByteBuffer>> cache) throws IOException {
         ByteBuffer out = ByteBuffer.allocate(c.length());
         for (FileBlock b : c.blocks()) {
-            ByteBuffer block = fetch(b, cache, hasher);
+            ByteBuffer block = fetch(b, cache);
             long from = Math.max(b.offset(), c.offset());
             long to = Math.min(b.offset() + b.sizeBytes(), c.offset() + c.length());
             ByteBuffer part = block.duplicate();
@@ -298,8 +294,8 @@ public final class FileRestore {
         return out;
     }
 
-    private ByteBuffer fetch(FileBlock b, ConcurrentHashMap<String, CompletableFuture<ByteBuffer>> cache,
-            BlockHasher hasher) throws IOException {
+    private ByteBuffer fetch(FileBlock b, ConcurrentHashMap<String, CompletableFuture<ByteBuffer>> cache)
+            throws IOException {
         String key = hex(b.sha256());
         IOException last = null;
         for (int attempt = 1; attempt <= options.attempts(); attempt++) {
@@ -308,8 +304,8 @@ public final class FileRestore {
             if (f == null) {
                 f = mine;
                 try {
-                    ByteBuffer data = destination.get(b.sha256()).get();
-                    check(b, data, hasher);
+                    ByteBuffer data = destination.getWithoutHashing(b.sha256()).get();
+                    checkSize(b, data);
                     mine.complete(data.asReadOnlyBuffer());
                 } catch (ExecutionException | IOException e) {
                     Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
@@ -332,17 +328,17 @@ public final class FileRestore {
         throw last;
     }
 
-    /** Checks a fetched block against both of the catalog's hashes and its size. */
-    private static void check(FileBlock b, ByteBuffer data, BlockHasher hasher) throws IOException {
+    /**
+     * Checks a fetched block's size against the catalog. Its content is checked once, end to end: the
+     * target hashes what it wrote and compares it at commit with the catalog's tree hash of the blocks'
+     * SHA-256s, so the destination need not hash the block as well ({@link
+     * Destination#getWithoutHashing}: a local store checks its CRCs; a remote one hashes what crossed
+     * the network). Hashing each block three more times (store, MD5 and SHA-256 here) took most of a
+     * restore's CPU time.
+     */
+    private static void checkSize(FileBlock b, ByteBuffer data) throws IOException {
         if (data.remaining() != b.sizeBytes()) {
             throw new IOException("size " + data.remaining() + ", the catalog says " + b.sizeBytes());
-        }
-        BlockHash h = hasher.hash(data.duplicate());
-        if (!MessageDigest.isEqual(h.sha256(), b.sha256())) {
-            throw new IOException("SHA-256 mismatch: found " + h.sha256Hex());
-        }
-        if (b.md5() != null && !MessageDigest.isEqual(h.md5(), b.md5())) {
-            throw new IOException("MD5 mismatch: expected " + HexFormat.of().formatHex(b.md5()) + ", found " + h.md5Hex());
         }
     }
 

@@ -155,7 +155,7 @@ public final class RestoreCommand implements Callable<Integer> {
         }
         Path dir = Path.of(to);
         Files.createDirectories(dir);
-        return DirectoryTarget.open(dir, DirectoryTarget.Options.defaults());
+        return DirectoryTarget.open(dir, DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE));
     }
 
     private int restoreDisk(Session s) throws IOException {

@@ -43,6 +43,22 @@ final class ContentHasher {
         }
     }
 
+    /** True when the next byte starts a block of the tree (always for a plain SHA-256). */
+    boolean atBlockStart() {
+        return inBlock == 0;
+    }
+
+    /**
+     * Takes the SHA-256 of the next whole block (or of the content's last, shorter one), hashed
+     * elsewhere, in place of its bytes. Only for the tree hash, at a block start.
+     */
+    void updateBlockDigest(byte[] blockSha256) {
+        if (blockBytes == 0 || inBlock != 0) {
+            throw new IllegalStateException("a block digest fits only a tree hash at a block start");
+        }
+        outer.update(blockSha256);
+    }
+
     /** Finishes and returns the hash; the hasher is reset. */
     byte[] digest() {
         if (blockBytes > 0 && inBlock > 0) {

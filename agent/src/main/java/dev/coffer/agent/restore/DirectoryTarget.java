@@ -31,6 +31,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,10 +42,11 @@ import org.slf4j.LoggerFactory;
  * <p>Each file is written with positional writes into {@code ROOT/.coffer-restore/partial/ID.part}
  * beside a resume journal {@code ID.journal} (see {@link ResumeJournal}); {@code ID} is derived
  * from the file's NTFS path and stream, so an interrupted restore finds its partial file again.
- * Commit checks the SHA-256 (computed incrementally, see {@link PartialFile}), fsyncs, sets the
- * times, stores NTFS attributes / creation time / security descriptor in {@code user.coffer.ntfs.*}
+ * Commit checks the SHA-256 (computed incrementally, see {@link PartialFile}), sets the times,
+ * stores NTFS attributes / creation time / security descriptor in {@code user.coffer.ntfs.*}
  * extended attributes (or a {@code NAME.coffer-meta.json} sidecar where the file system has no
- * user xattrs), renames the file into place and fsyncs the directory. Names are mapped by
+ * user xattrs) and renames the file into place; when it is made durable depends on
+ * {@link Durability}. Names are mapped by
  * {@link SafeNames} and resolved without following symlinks, so nothing lands outside the root.
  * Thread-safe.
  */
@@ -70,6 +72,25 @@ public final class DirectoryTarget implements RestoreTarget {
     }
 
     /**
+     * When committed files reach the disk. A commit is visible at once and survives a kill of the
+     * process either way (the page cache does); these differ only in what a power loss can take.
+     */
+    public enum Durability {
+        /**
+         * Each commit fsyncs the file and, after the rename, its directory before it answers: for
+         * the restore-target server, whose commit answers go to another machine.
+         */
+        EACH_COMMIT,
+        /**
+         * Commits only rename; {@link #close} makes every committed file durable at once (one
+         * {@code syncfs(2)} of the root's file system, else an fsync of each file and directory),
+         * and the restore reports success after it. For restores in this process: an fsync per
+         * file and per directory made a tree of 20,000 files restore at 67 MiB/s.
+         */
+        AT_CLOSE
+    }
+
+    /**
      * Knobs of a directory target.
      *
      * @param metadata where NTFS metadata goes
@@ -77,11 +98,20 @@ public final class DirectoryTarget implements RestoreTarget {
      *     it, bounding what a power loss can cost a resume (a kill of the process costs nothing:
      *     the page cache survives it)
      * @param maxOpenUploads uploads open at once (each holds two file descriptors)
+     * @param durability when committed files are forced to disk
      */
-    public record Options(MetadataMode metadata, long syncEveryBytes, int maxOpenUploads) {
-        /** Defaults: AUTO; 256 MiB between fsyncs (about one second of the target rate, a re-send a resume can afford); 1024 uploads (a pipeline has a few dozen in flight). */
+    public record Options(MetadataMode metadata, long syncEveryBytes, int maxOpenUploads, Durability durability) {
+        public Options(MetadataMode metadata, long syncEveryBytes, int maxOpenUploads) {
+            this(metadata, syncEveryBytes, maxOpenUploads, Durability.EACH_COMMIT);
+        }
+
+        /** Defaults: AUTO; 256 MiB between fsyncs (about one second of the target rate, a re-send a resume can afford); 1024 uploads (a pipeline has a few dozen in flight); EACH_COMMIT. */
         public static Options defaults() {
-            return new Options(MetadataMode.AUTO, 256L << 20, 1024);
+            return new Options(MetadataMode.AUTO, 256L << 20, 1024, Durability.EACH_COMMIT);
+        }
+
+        public Options withDurability(Durability d) {
+            return new Options(metadata, syncEveryBytes, maxOpenUploads, d);
         }
     }
 
@@ -102,6 +132,8 @@ public final class DirectoryTarget implements RestoreTarget {
         }
     };
     private final ObjectMapper json = new ObjectMapper();
+    /** AT_CLOSE only: committed files and their directories, forced at close when syncfs is unavailable. */
+    private final Set<Path> unsynced = ConcurrentHashMap.newKeySet();
 
     private DirectoryTarget(Path root, Path partialDir, SafeNames names, Options options) {
         this.root = root;
@@ -278,7 +310,7 @@ public final class DirectoryTarget implements RestoreTarget {
                         + "SHA-256 expected " + PartialFile.hex(f.sha256()) + ", found " + PartialFile.hex(digest)
                         + "; partial file discarded");
             }
-            p.truncateAndForce();
+            p.truncate(options.durability() == Durability.EACH_COMMIT);
             setTimes(p.dataPath, f.times());
             Metadata meta = hasMetadata(f) && options.metadata() == MetadataMode.AUTO && writeXattrs(p.dataPath, f)
                     ? Metadata.XATTR : Metadata.NONE;
@@ -335,7 +367,12 @@ public final class DirectoryTarget implements RestoreTarget {
                 throw new RestoreException(Code.IO_ERROR, "cannot rename " + p.dataPath + " to " + target
                         + " atomically (different file systems under the root?)", e);
             }
-            fsyncDirectory(target.getParent());
+            if (options.durability() == Durability.EACH_COMMIT) {
+                fsyncDirectory(target.getParent());
+            } else {
+                unsynced.add(target);
+                unsynced.add(target.getParent());
+            }
             if (hasMetadata(f) && meta == Metadata.NONE) {
                 writeSidecar(target, f);
                 meta = Metadata.SIDECAR;
@@ -448,6 +485,33 @@ public final class DirectoryTarget implements RestoreTarget {
                 p.lifecycle.writeLock().unlock();
             }
         }
+        if (!unsynced.isEmpty()) {
+            syncCommitted();
+        }
+    }
+
+    /** AT_CLOSE: forces what was committed, with one syncfs where libc has it. */
+    private void syncCommitted() throws IOException {
+        if (FileSystemSync.syncfs(root)) {
+            log.debug("restore durable files={} via=syncfs root={}", unsynced.size(), root);
+            unsynced.clear();
+            return;
+        }
+        List<Path> dirs = new ArrayList<>();
+        for (Path path : unsynced) {
+            if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+                dirs.add(path);
+            } else if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+                try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                    ch.force(true);
+                }
+            }
+        }
+        for (Path dir : dirs) {
+            fsyncDirectory(dir);
+        }
+        log.debug("restore durable files={} via=fsync root={}", unsynced.size() - dirs.size(), root);
+        unsynced.clear();
     }
 
     private PartialFile openUpload(Upload upload) throws RestoreException {

@@ -11,6 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -28,6 +29,11 @@ import java.util.zip.CRC32C;
  * behind. {@link #finishHash} at commit hashes whatever is still left. A write over bytes already
  * written (a chunk sent twice) marks the hash stale and commit re-hashes the whole file, so the
  * digest always describes the bytes on disk.
+ *
+ * <p>For the block-tree hash the expensive part, the SHA-256 of each block, is done by the writer of
+ * a chunk that starts on a block boundary, from memory and in parallel with the other writers; the
+ * cursor then takes each such block's 32-byte digest instead of its bytes, and reads back only what
+ * no writer hashed. Without this, one thread hashed a large file's every byte in order.
  */
 final class PartialFile implements Closeable {
     /** Read-back buffer for hashing chunks that arrived out of order. */
@@ -55,6 +61,8 @@ final class PartialFile implements Closeable {
     private volatile long hashCursor;
     /** @GuardedBy("hashLock") */
     private ByteBuffer readBack;
+    /** Tree hash only: SHA-256s of blocks their writers hashed, by block offset, until the cursor takes them. */
+    private final ConcurrentHashMap<Long, byte[]> blockDigests = new ConcurrentHashMap<>();
     private final AtomicLong unsyncedBytes = new AtomicLong();
     private volatile long lastUsedNanos = System.nanoTime();
 
@@ -177,6 +185,8 @@ final class PartialFile implements Closeable {
             }
         }
         journal.append(offset, length, (int) crc.getValue());
+        // Before the range counts as written, so the cursor never reads back a block whose digest is on its way.
+        boolean digested = hashBlocks(offset, parts, length);
         synchronized (this) {
             // Any rewrite (a retried chunk) may race with hashing of the first copy: re-hash at commit.
             if (written.overlaps(offset, length)) {
@@ -184,13 +194,48 @@ final class PartialFile implements Closeable {
             }
             written.add(offset, length);
         }
-        advanceHash(parts, offset, length);
+        advanceHash(digested ? null : parts, offset, length);
         if (unsyncedBytes.addAndGet(length) >= syncEveryBytes) {
             unsyncedBytes.set(0);
             // Data first, then the journal: a record that reaches the disk before its data is caught by the CRC on resume.
             data.force(false);
             journal.force();
         }
+    }
+
+    /**
+     * Tree hash only: hashes the whole blocks of a chunk that starts on a block boundary (and the
+     * content's last block when the chunk reaches the end) and files their digests for the cursor.
+     * Returns whether the chunk was hashed so.
+     */
+    private boolean hashBlocks(long offset, ByteBuffer[] parts, int length) {
+        int bb = file.blockBytes();
+        if (bb == 0 || offset % bb != 0) {
+            return false;
+        }
+        java.security.MessageDigest md = ContentHasher.newSha256();
+        int part = 0;
+        ByteBuffer cur = parts.length > 0 ? parts[0].duplicate() : null;
+        long end = offset + length;
+        for (long block = offset; block < end; block += bb) {
+            long blockEnd = Math.min(block + bb, file.size());
+            if (blockEnd > end) {
+                break; // a partial block: the cursor hashes its bytes
+            }
+            long need = blockEnd - block;
+            while (need > 0) {
+                while (!cur.hasRemaining()) {
+                    cur = parts[++part].duplicate();
+                }
+                int n = (int) Math.min(need, cur.remaining());
+                ByteBuffer slice = cur.slice().limit(n);
+                md.update(slice);
+                cur.position(cur.position() + n);
+                need -= n;
+            }
+            blockDigests.put(block, md.digest());
+        }
+        return true;
     }
 
     private void advanceHash(ByteBuffer[] chunk, long offset, int length) throws IOException {
@@ -221,16 +266,28 @@ final class PartialFile implements Closeable {
         return written.contiguousEnd(hashCursor);
     }
 
-    /** Hashes everything contiguous from the cursor by reading it back. Caller holds hashLock. */
+    /**
+     * Hashes everything contiguous from the cursor: blocks their writers hashed by their digests, the
+     * rest by reading it back. Caller holds hashLock.
+     */
     private void catchUpLocked() throws IOException {
+        int bb = file.blockBytes();
         long end;
         while ((end = contiguousAtCursor()) > hashCursor) {
-            if (readBack == null) {
-                readBack = ByteBuffer.allocate(READ_BACK_BYTES);
-            }
             long pos = hashCursor;
             while (pos < end) {
-                readBack.clear().limit((int) Math.min(READ_BACK_BYTES, end - pos));
+                byte[] digest = bb > 0 && hasher.atBlockStart() ? blockDigests.remove(pos) : null;
+                if (digest != null) {
+                    hasher.updateBlockDigest(digest);
+                    pos = Math.min(pos + bb, file.size());
+                    hashCursor = pos;
+                    continue;
+                }
+                if (readBack == null) {
+                    readBack = ByteBuffer.allocate(READ_BACK_BYTES);
+                }
+                long upTo = bb > 0 ? Math.min(end, (pos / bb + 1) * bb) : end; // stop where a digest may take over
+                readBack.clear().limit((int) Math.min(READ_BACK_BYTES, upTo - pos));
                 int n = data.read(readBack, pos);
                 if (n <= 0) {
                     throw new IOException("partial file " + dataPath + " shorter than written range at " + pos);
@@ -264,6 +321,7 @@ final class PartialFile implements Closeable {
             if (stale) {
                 hasher.reset();
                 hashCursor = 0;
+                blockDigests.clear(); // hashed from memory, maybe not what the second write left on disk
             }
             catchUpLocked();
             if (hashCursor != file.size()) {
@@ -276,12 +334,14 @@ final class PartialFile implements Closeable {
         }
     }
 
-    /** Cuts any bytes past the size and forces data and journal to disk. */
-    void truncateAndForce() throws IOException {
+    /** Cuts any bytes past the size and, when asked, forces the data to disk. */
+    void truncate(boolean force) throws IOException {
         if (data.size() > file.size()) {
             data.truncate(file.size());
         }
-        data.force(true);
+        if (force) {
+            data.force(true);
+        }
     }
 
     long idleNanos() {

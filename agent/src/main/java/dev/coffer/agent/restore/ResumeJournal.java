@@ -104,8 +104,7 @@ final class ResumeJournal implements Closeable {
                 entries.clear();
                 ch.truncate(0);
                 ch.write(header(file), 0);
-                ch.force(true);
-                end = HEADER_BYTES;
+                end = HEADER_BYTES; // forced with the first records (a journal lost to a power cut only restarts the file)
             } else {
                 ch.truncate(end);
             }

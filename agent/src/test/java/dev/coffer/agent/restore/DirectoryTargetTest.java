@@ -108,6 +108,21 @@ class DirectoryTargetTest {
         }
     }
 
+    /** Deferred durability: commits are visible at once; close forces them (syncfs here, on Linux). */
+    @Test
+    void restore_durableAtClose_filesAreInPlaceBeforeAndAfterClose() throws Exception {
+        assertThat(FileSystemSync.syncfs(root)).as("syncfs(2) through libc").isTrue();
+        List<byte[]> contents;
+        try (DirectoryTarget t = DirectoryTarget.open(root,
+                DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE))) {
+            contents = restoreRandomTree(t, new Random(7), 9, 3 * TestData.CHUNK, 4);
+            for (int i = 0; i < contents.size(); i++) { // in place already (sizes only: reading moves the access time)
+                assertThat(root.resolve("tree/d" + (i % 3) + "/file" + i + ".bin")).hasSize(contents.get(i).length);
+            }
+        }
+        assertTree(root, contents);
+    }
+
     @Test
     void commit_wrongHash_isRefusedAndLeavesNoFile() throws Exception {
         byte[] c = TestData.random(new Random(2), 3 * TestData.CHUNK);
