@@ -132,6 +132,8 @@ public final class DirectoryTarget implements RestoreTarget {
         }
     };
     private final ObjectMapper json = new ObjectMapper();
+    /** AT_CLOSE: from this many committed files and directories on, one syncfs replaces their fsyncs. */
+    static final int SYNCFS_FROM_PATHS = 256;
     /** AT_CLOSE only: committed files and their directories, forced at close when syncfs is unavailable. */
     private final Set<Path> unsynced = ConcurrentHashMap.newKeySet();
 
@@ -490,9 +492,13 @@ public final class DirectoryTarget implements RestoreTarget {
         }
     }
 
-    /** AT_CLOSE: forces what was committed, with one syncfs where libc has it. */
+    /**
+     * AT_CLOSE: forces what was committed. Many files: one syncfs where libc has it (it also flushes
+     * whatever else is dirty on that file system, which a few files should not wait for). A few
+     * files, or no syncfs: an fsync of each file, then of each directory.
+     */
     private void syncCommitted() throws IOException {
-        if (FileSystemSync.syncfs(root)) {
+        if (unsynced.size() > SYNCFS_FROM_PATHS && FileSystemSync.syncfs(root)) {
             log.debug("restore durable files={} via=syncfs root={}", unsynced.size(), root);
             unsynced.clear();
             return;

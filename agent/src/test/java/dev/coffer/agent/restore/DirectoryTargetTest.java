@@ -108,14 +108,15 @@ class DirectoryTargetTest {
         }
     }
 
-    /** Deferred durability: commits are visible at once; close forces them (syncfs here, on Linux). */
-    @Test
-    void restore_durableAtClose_filesAreInPlaceBeforeAndAfterClose() throws Exception {
+    /** Deferred durability: commits are visible at once; close forces them (fsyncs for few files, syncfs for many). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {9, DirectoryTarget.SYNCFS_FROM_PATHS + 10})
+    void restore_durableAtClose_filesAreInPlaceBeforeAndAfterClose(int files) throws Exception {
         assertThat(FileSystemSync.syncfs(root)).as("syncfs(2) through libc").isTrue();
         List<byte[]> contents;
         try (DirectoryTarget t = DirectoryTarget.open(root,
                 DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE))) {
-            contents = restoreRandomTree(t, new Random(7), 9, 3 * TestData.CHUNK, 4);
+            contents = restoreRandomTree(t, new Random(7), files, 3 * TestData.CHUNK, 4);
             for (int i = 0; i < contents.size(); i++) { // in place already (sizes only: reading moves the access time)
                 assertThat(root.resolve("tree/d" + (i % 3) + "/file" + i + ".bin")).hasSize(contents.get(i).length);
             }
