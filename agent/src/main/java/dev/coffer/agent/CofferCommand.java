@@ -48,12 +48,10 @@ public final class CofferCommand implements Runnable {
         return m;
     }
 
-    /** A command line with every subcommand, wired with Coffer's exit codes and one-line errors. */
-    static CommandLine commandLine() {
-        return commandLine(new String[0]);
-    }
-
-    /** A command line for {@code args}: only the subcommand they name, or all when they name none. */
+    /**
+     * A command line for {@code args}, wired with Coffer's exit codes and one-line errors: only the
+     * subcommand they name, or all when they name none.
+     */
     static CommandLine commandLine(String[] args) {
         CommandLine cli = new CommandLine(new CofferCommand());
         Class<?> named = args.length > 0 ? SUBCOMMANDS.get(args[0]) : null;

@@ -32,10 +32,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The file-level restore pipeline: a chunker cuts each file into chunks onto a bounded download
  * queue; download workers fetch the chunk's blocks from the destination (a block several chunks
- * need is fetched once; the destination checks it against its SHA-256) and put the chunk on a
- * bounded upload queue; upload workers write it at its offset. Memory is bounded by the queues whatever the file sizes. A chunk
- * that fails is retried; a file whose block is missing or damaged fails alone, naming the block, and
- * the rest goes on. Ranges the target already holds verified (an interrupted restore) are skipped.
+ * need is fetched once) and put the chunk on a bounded upload queue; upload workers write it at its
+ * offset. Content is checked end to end: the target compares what it wrote with the catalog's tree
+ * hash at commit. Memory is bounded by the queues whatever the file sizes. A chunk that fails is
+ * retried; a file whose block is missing or damaged fails alone, naming the block, and the rest goes
+ * on. Ranges the target already holds verified (an interrupted restore) are skipped.
  */
 public final class FileRestore {
     private static final Logger log = LoggerFactory.getLogger(FileRestore.class);
