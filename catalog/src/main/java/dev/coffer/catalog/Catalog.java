@@ -976,6 +976,188 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
+    /** Files {@link #forEachFileUnder} resolves together (entries, streams and blocks: 3+ queries per chunk). */
+    static final int TREE_CHUNK_FILES = 1000;
+    /** Block hashes looked up in one query by {@link #forEachFileUnder}: 4096 (~270 KiB of JSON hex). */
+    static final int TREE_CHUNK_BLOCKS = 4096;
+
+    /**
+     * Streams every non-directory version under {@code dirPath} (recursively; {@code dirPath} itself if it is
+     * a file) in complete backup {@code backupId}, in path order (full paths compared as UTF-8 bytes), each
+     * with all its streams and every stream's blocks in order: the selection of a tree restore. Runs a bounded
+     * number of queries per {@value #TREE_CHUNK_FILES} files (not one per file) in one read transaction, and
+     * holds at most one chunk in memory; {@code sink} runs on the calling thread inside that transaction.
+     *
+     * @throws NoSuchPathException the backup is not complete, the volume not its VM's, or {@code dirPath} is
+     *     not in the backup
+     * @throws CorruptCatalogException a block list or run list does not decode, or names an unknown block
+     */
+    public void forEachFileUnder(long backupId, long volumeId, String dirPath, Consumer<TreeFile> sink)
+            throws CatalogException {
+        require(sink != null, "sink");
+        read("files under " + dirPath, con -> {
+            requireQueryable(con, backupId, volumeId);
+            Entry self = statEntry(con, backupId, volumeId, dirPath);
+            if (self == null) {
+                throw new NoSuchPathException(file + ": no " + dirPath + " on volume " + volumeId + " in backup "
+                        + backupId);
+            }
+            if (self.kind() != FileKind.DIRECTORY) {
+                emitTree(con, List.of(self), sink);
+                return null;
+            }
+            // The subtree's dir rows: dirPath itself (its children) and every dir path below "dirPath/"; the
+            // range [prefix, prefix with '/' bumped to '0') is an index range on dir (volume_id, path).
+            String prefix = dirPath.equals("/") ? "/" : dirPath + "/";
+            String end = prefix.substring(0, prefix.length() - 1) + "0";
+            // Sort narrow (id, key) rows; full rows are fetched a chunk at a time below.
+            try (PreparedStatement ps = con.prepareStatement("SELECT v.id, d.path, n.name FROM dir d"
+                    + " JOIN version v ON v.dir_id = d.id JOIN name n ON n.id = v.name_id"
+                    + " WHERE d.volume_id = ?1 AND (d.path = ?2 OR (d.path >= ?3 AND d.path < ?4))"
+                    + " AND v.valid_from <= ?5 AND (v.valid_to IS NULL OR v.valid_to > ?5) AND v.kind <> 1"
+                    + " ORDER BY CASE d.path WHEN '/' THEN '' ELSE d.path END || '/' || n.name")) {
+                ps.setLong(1, volumeId);
+                ps.setString(2, dirPath);
+                ps.setString(3, prefix);
+                ps.setString(4, end);
+                ps.setLong(5, backupId);
+                ps.setFetchSize(TREE_CHUNK_FILES);
+                List<Entry> chunk = new ArrayList<>(TREE_CHUNK_FILES);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String name = rs.getString(3);
+                        // only id, path and name are known yet; emitTree fills in the rest
+                        chunk.add(new Entry(rs.getLong(1), volumeId, Paths2.join(rs.getString(2), name), name, null,
+                                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+                        if (chunk.size() == TREE_CHUNK_FILES) {
+                            emitTree(con, chunk, sink);
+                            chunk.clear();
+                        }
+                    }
+                }
+                emitTree(con, chunk, sink);
+            }
+            return null;
+        });
+    }
+
+    /** Resolves one chunk of {@link #forEachFileUnder} (entries by id, their streams, their blocks) and emits it in order. */
+    private void emitTree(Connection con, List<Entry> chunk, Consumer<TreeFile> sink) throws SQLException,
+            CatalogException {
+        if (chunk.isEmpty()) {
+            return;
+        }
+        StringBuilder ids = new StringBuilder("[");
+        for (Entry e : chunk) {
+            ids.append(ids.length() == 1 ? "" : ",").append(e.versionId());
+        }
+        ids.append(']');
+        Map<Long, Entry> byId = new HashMap<>();
+        try (PreparedStatement ps = con.prepareStatement("SELECT v.id, v.kind, v.size, v.mft_record, v.mft_sequence,"
+                + " v.parent_record, v.created_ns, v.modified_ns, v.changed_ns, v.accessed_ns, v.attributes,"
+                + " v.fingerprint, v.valid_from, v.valid_to FROM version v WHERE v.id IN (SELECT value FROM json_each(?))")) {
+            ps.setString(1, ids.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    byId.put(rs.getLong(1), new Entry(rs.getLong(1), 0, null, null, FileKind.ofCode(rs.getInt(2)),
+                            rs.getLong(3), rs.getLong(4), rs.getInt(5), rs.getLong(6), rs.getLong(7), rs.getLong(8),
+                            rs.getLong(9), rs.getLong(10), rs.getInt(11), rs.getLong(12), rs.getLong(13),
+                            rs.getLong(14)));
+                }
+            }
+        }
+        // streams of the chunk, each version's sorted by name; raw blobs decoded once the blocks are known
+        Map<Long, List<Object[]>> streams = new HashMap<>();
+        Map<String, FileBlock> blocks = new HashMap<>();
+        List<String> wanted = new ArrayList<>();
+        try (PreparedStatement ps = con.prepareStatement("SELECT version_id, name, size, blocks, runs FROM stream"
+                + " WHERE version_id IN (SELECT value FROM json_each(?)) ORDER BY version_id, name")) {
+            ps.setString(1, ids.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long vid = rs.getLong(1);
+                    String name = rs.getString(2);
+                    String where = "stream '" + name + "' of version " + vid;
+                    byte[] blob = rs.getBytes(4);
+                    int n = Blobs.blockCount(blob, file + ": " + where);
+                    StreamInfo info = new StreamInfo(name, rs.getLong(3), n, Blobs.decodeRuns(rs.getBytes(5), where));
+                    streams.computeIfAbsent(vid, k -> new ArrayList<>()).add(new Object[] {info, blob});
+                    for (int i = 0; i < n; i++) {
+                        String key = hex(Blobs.blockSha(blob, i));
+                        if (blocks.putIfAbsent(key, PENDING_BLOCK) == null) {
+                            wanted.add(key);
+                            if (wanted.size() == TREE_CHUNK_BLOCKS) {
+                                lookupBlocks(con, wanted, blocks);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        lookupBlocks(con, wanted, blocks);
+        for (Entry stub : chunk) {
+            Entry e = byId.get(stub.versionId());
+            if (e == null) {
+                throw new CorruptCatalogException(file + ": version " + stub.versionId() + " of " + stub.path()
+                        + " vanished inside one read transaction");
+            }
+            Entry full = new Entry(e.versionId(), stub.volumeId(), stub.path(), stub.name(), e.kind(), e.size(),
+                    e.mftRecord(), e.mftSequence(), e.parentRecord(), e.createdNanos(), e.modifiedNanos(),
+                    e.mftChangedNanos(), e.accessedNanos(), e.attributes(), e.fingerprint(), e.validFrom(), e.validTo());
+            List<TreeStream> out = new ArrayList<>();
+            for (Object[] s : streams.getOrDefault(e.versionId(), List.of())) {
+                StreamInfo info = (StreamInfo) s[0];
+                byte[] blob = (byte[]) s[1];
+                List<FileBlock> fbs = new ArrayList<>(info.blockCount());
+                for (int i = 0; i < info.blockCount(); i++) {
+                    byte[] sha = Blobs.blockSha(blob, i);
+                    FileBlock b = blocks.get(hex(sha));
+                    if (b == null || b == PENDING_BLOCK) {
+                        throw new CorruptCatalogException(file + ": stream '" + info.name() + "' of version "
+                                + e.versionId() + " entry " + i + " names block " + hex(sha)
+                                + " that is not in the block table");
+                    }
+                    fbs.add(new FileBlock(info.name(), Blobs.blockOffset(blob, i), sha, b.md5(), b.sizeBytes(),
+                            b.storedSize(), b.codec()));
+                }
+                out.add(new TreeStream(info, fbs));
+            }
+            sink.accept(new TreeFile(full, out));
+        }
+    }
+
+    /** Placeholder in {@link #emitTree}'s block map for a hash asked for but not (yet) found. */
+    private static final FileBlock PENDING_BLOCK = new FileBlock(null, 0, null, null, 0, 0, null);
+
+    /** Looks up the blocks whose hex SHA-256 are in {@code wanted} (then cleared) into {@code found}, one query. */
+    private static void lookupBlocks(Connection con, List<String> wanted, Map<String, FileBlock> found)
+            throws SQLException {
+        if (wanted.isEmpty()) {
+            return;
+        }
+        StringBuilder json = new StringBuilder(wanted.size() * 67 + 2).append('[');
+        for (String h : wanted) {
+            json.append(json.length() == 1 ? "\"" : ",\"").append(h).append('"');
+        }
+        json.append(']');
+        wanted.clear();
+        try (PreparedStatement ps = con.prepareStatement("SELECT sha256, md5, size, stored_size, codec FROM block"
+                + " WHERE sha256 IN (SELECT unhex(value) FROM json_each(?))")) {
+            ps.setString(1, json.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    byte[] sha = rs.getBytes(1);
+                    long stored = rs.getLong(4);
+                    if (rs.wasNull()) {
+                        stored = -1;
+                    }
+                    found.put(hex(sha), new FileBlock(null, 0, sha, rs.getBytes(2), rs.getLong(3), stored,
+                            rs.getString(5)));
+                }
+            }
+        }
+    }
+
     /**
      * Where complete backups reference a block: every (backup, file stream) and (backup, region). Scans the
      * stream table (about a second per million streams): an operator's question, not a hot path.

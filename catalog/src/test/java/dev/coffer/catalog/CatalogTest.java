@@ -401,6 +401,140 @@ class CatalogTest {
         assertThat(cat.volumesOf(b)).containsExactly(vol2);
     }
 
+    /** Every file forEachFileUnder streams, rendered with its streams and blocks, as one string per file. */
+    List<String> tree(long backup, long volume, String dir) throws Exception {
+        List<String> out = new ArrayList<>();
+        cat.forEachFileUnder(backup, volume, dir, f -> out.add(render(f)));
+        return out;
+    }
+
+    static String render(TreeFile f) {
+        StringBuilder b = new StringBuilder(f.entry().toString());
+        for (TreeStream s : f.streams()) {
+            b.append(" | ").append(s.info());
+            assertThat(s.blocks()).hasSize(s.info().blockCount());
+            for (FileBlock fb : s.blocks()) {
+                b.append(" ").append(render(fb));
+            }
+        }
+        return b.toString();
+    }
+
+    static String render(FileBlock fb) {
+        return fb.stream() + "@" + fb.offset() + ":" + hex(fb.sha256()) + "/" + hex(fb.md5()) + "/" + fb.sizeBytes()
+                + "/" + fb.storedSize() + "/" + fb.codec();
+    }
+
+    /** The same file built from stat() and blocks() per stream: what forEachFileUnder must equal. */
+    String statLine(long backup, long volume, String path) throws Exception {
+        Stat s = cat.stat(backup, volume, path).orElseThrow();
+        StringBuilder b = new StringBuilder(s.entry().toString());
+        for (StreamInfo si : s.streams()) {
+            b.append(" | ").append(si);
+            for (FileBlock fb : cat.blocks(backup, volume, path, si.name())) {
+                b.append(" ").append(render(fb));
+            }
+        }
+        return b.toString();
+    }
+
+    List<String> viaStat(long backup, long volume, String... paths) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (String p : paths) {
+            out.add(statLine(backup, volume, p));
+        }
+        return out;
+    }
+
+    @Test
+    void forEachFileUnder_equalsStatAndBlocksInPathOrder() throws Exception {
+        cat.markStored("dest-1", List.of(new StoredBlock(block("alpha"), 9, "zstd", new byte[] {1})));
+        assertThat(tree(b1, vol, "/")).containsExactlyElementsOf(
+                viaStat(b1, vol, "/C.bin", "/Zed.txt", "/docs/a.txt", "/docs/b.txt"));
+        // b2 replaced b.txt, deleted C.bin, added d.txt; b3 (failed) added /x.txt and must not leak into b4
+        assertThat(tree(b2, vol, "/")).containsExactlyElementsOf(
+                viaStat(b2, vol, "/Zed.txt", "/docs/a.txt", "/docs/b.txt", "/docs/d.txt"));
+        assertThat(tree(b4, vol, "/")).containsExactlyElementsOf(tree(b2, vol, "/"));
+        assertThat(tree(b1, vol, "/docs")).containsExactlyElementsOf(viaStat(b1, vol, "/docs/a.txt", "/docs/b.txt"));
+        assertThat(tree(b1, vol, "/docs")).isNotEqualTo(tree(b2, vol, "/docs").subList(0, 2));
+        // a file given directly is the only answer
+        assertThat(tree(b2, vol, "/docs/b.txt")).containsExactlyElementsOf(viaStat(b2, vol, "/docs/b.txt"));
+        // hand-checked: the stored block carries its destination size and codec
+        List<TreeFile> zed = new ArrayList<>();
+        cat.forEachFileUnder(b1, vol, "/Zed.txt", zed::add);
+        FileBlock a = zed.get(0).streams().get(0).blocks().get(0);
+        assertThat(hex(a.sha256())).isEqualTo(hex(block("alpha").sha256()));
+        assertThat(List.of(a.stream(), a.offset(), a.sizeBytes(), a.storedSize(), a.codec()))
+                .containsExactly("", 0L, 5L, 9L, "zstd");
+        assertThat(zed.get(0).entry().path()).isEqualTo("/Zed.txt");
+        assertThat(zed.get(0).entry().volumeId()).isEqualTo(vol);
+    }
+
+    @Test
+    void forEachFileUnder_refusesMissingPathsAndUnqueryableBackups() {
+        assertThatThrownBy(() -> cat.forEachFileUnder(b2, vol, "/C.bin", f -> { })).isInstanceOf(NoSuchPathException.class)
+                .hasMessageContaining("/C.bin").hasMessageContaining("catalog.db");
+        assertThatThrownBy(() -> cat.forEachFileUnder(b1, vol, "/nope", f -> { })).isInstanceOf(NoSuchPathException.class);
+        assertThatThrownBy(() -> cat.forEachFileUnder(b1, vol, "no-slash", f -> { })).isInstanceOf(NoSuchPathException.class);
+        assertThatThrownBy(() -> cat.forEachFileUnder(b3, vol, "/", f -> { })).isInstanceOf(NoSuchPathException.class)
+                .hasMessageContaining("failed");
+        assertThatThrownBy(() -> cat.forEachFileUnder(999, vol, "/", f -> { })).isInstanceOf(NoSuchPathException.class);
+    }
+
+    @Test
+    void forEachFileUnder_nestedDirsStreamsEmptyFilesAndChunks() throws Exception {
+        long disk2 = cat.disk(vm, "scsi0:1", "/vmfs/volumes/ds1/win10/data.vmdk", List.of("data.vmdk"), 1L << 30);
+        long vol2 = cat.volume(disk2, 1, 1 << 20, 1 << 29, "ntfs", null, 4096);
+        long b = cat.beginBackup(vm, T0, "reflink", "daily");
+        List<String> many = new ArrayList<>();
+        try (FileIngest in = cat.ingest(b, vol2)) {
+            in.add(dir("/", 5));
+            for (String d : List.of("/a", "/a/b", "/a/b/c", "/a-b", "/a/empty", "/z")) {
+                in.add(dir(d, 100 + d.length()));
+            }
+            in.add(file("/a/z.txt", 60, 1, "zulu"));
+            in.add(file("/a/b/c/f.txt", 61, 1, "foxtrot", "golf"));
+            in.add(file("/a-b/x", 62, 1, "xray"));
+            in.add(file("/a/b/empty.txt", 63, 1));
+            FileRecord f = file("/a/ads.txt", 64, 1, "main");
+            Block zone = block("[ZoneTransfer]\r\nZoneId=3");
+            in.add(new FileRecord(f.path(), f.mftRecord(), f.mftSequence(), f.parentRecord(), f.kind(), f.size(),
+                    f.createdNanos(), f.modifiedNanos(), f.mftChangedNanos(), f.accessedNanos(), f.attributes(),
+                    f.fingerprint(), List.of(f.streams().get(0), new StreamRecord("Zone.Identifier", zone.sizeBytes(),
+                            List.of(new BlockRef(0, zone)), List.of(new Run(7777, 1))))));
+            // more files than one chunk, in a directory of its own
+            for (int i = 0; i < Catalog.TREE_CHUNK_FILES + 7; i++) {
+                String p = String.format("/z/f%05d", i);
+                many.add(p);
+                in.add(file(p, 1000 + i, 1, "z" + (i % 5)));
+            }
+            in.finish();
+        }
+        cat.markComplete(b, T0);
+        // full-path byte order: '-' (0x2d) sorts before '/' (0x2f), so /a-b/x comes before everything in /a
+        assertThat(tree(b, vol2, "/a")).containsExactlyElementsOf(
+                viaStat(b, vol2, "/a/ads.txt", "/a/b/c/f.txt", "/a/b/empty.txt", "/a/z.txt"));
+        List<String> all = new ArrayList<>(List.of("/a-b/x", "/a/ads.txt", "/a/b/c/f.txt", "/a/b/empty.txt",
+                "/a/z.txt"));
+        all.addAll(many);
+        assertThat(tree(b, vol2, "/")).containsExactlyElementsOf(viaStat(b, vol2, all.toArray(new String[0])));
+        assertThat(tree(b, vol2, "/a/empty")).isEmpty();
+        assertThat(tree(b, vol2, "/a/b")).containsExactlyElementsOf(viaStat(b, vol2, "/a/b/c/f.txt", "/a/b/empty.txt"));
+        List<TreeFile> ads = new ArrayList<>();
+        cat.forEachFileUnder(b, vol2, "/a/ads.txt", ads::add);
+        assertThat(ads.get(0).streams()).extracting(s -> s.info().name()).containsExactly("", "Zone.Identifier");
+        assertThat(ads.get(0).streams().get(1).blocks()).singleElement()
+                .satisfies(x -> assertThat(x.stream()).isEqualTo("Zone.Identifier"));
+        List<TreeFile> empty = new ArrayList<>();
+        cat.forEachFileUnder(b, vol2, "/a/b/empty.txt", empty::add);
+        assertThat(empty.get(0).streams()).singleElement().satisfies(s -> {
+            assertThat(s.blocks()).isEmpty();
+            assertThat(s.info().size()).isZero();
+        });
+        // the other volume's tree does not leak in
+        assertThat(tree(b4, vol, "/")).hasSize(4);
+    }
+
     @Test
     void registry_upsertsAndLooksUp() throws Exception {
         long ds = cat.datastore("/vmfs/volumes/ds1");
