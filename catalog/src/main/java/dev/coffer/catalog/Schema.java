@@ -31,6 +31,9 @@ final class Schema {
         cfg.setBusyTimeout(Catalog.BUSY_TIMEOUT_MS);
         cfg.setTransactionMode(mode);
         cfg.setOpenMode(SQLiteOpenMode.NOMUTEX);
+        // The driver would otherwise run "SELECT last_insert_rowid()" (a prepare and a step) after every
+        // executeUpdate: ~8% of a full ingest's CPU (docs/perf/catalog.md). Ids come from explicit queries.
+        cfg.setGetGeneratedKeys(false);
         Connection con = cfg.createConnection("jdbc:sqlite:" + file);
         try (Statement st = con.createStatement()) {
             st.execute("PRAGMA cache_size = " + (-1024L * cacheMib));
