@@ -110,6 +110,180 @@ public final class ApiClient {
         return exchange(ByteBuffer.allocate(head.length + body.length).put(head).put(body).flip());
     }
 
+    /** Longest status line or header line of a streamed answer, and most header lines: as the server's own limits. */
+    private static final int MAX_HEAD_LINE = 8192;
+    private static final int MAX_HEAD_LINES = 100;
+
+    /**
+     * GETs {@code target} and copies a 200 answer's body to {@code out} as it arrives (chunked or with a
+     * length; nothing is held in memory beyond one read buffer); returns the bytes copied. Any other
+     * status is an IOException with the agent's error. The timeout applies to each read, not to the
+     * whole transfer, so a long image streams for as long as it keeps coming. A body cut short (the
+     * agent stopped the export) is an IOException, never a silently short copy.
+     */
+    public long download(String target, java.io.OutputStream out) throws IOException {
+        String req = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(socket));
+            ByteBuffer w = ByteBuffer.wrap(req.getBytes(StandardCharsets.UTF_8));
+            while (w.hasRemaining()) {
+                c.write(w);
+            }
+            Reader in = new Reader(c, timeoutMillis);
+            String status = in.line();
+            String[] parts = status.split(" ", 3);
+            if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
+                throw new IOException("not an HTTP answer: \"" + status + "\"");
+            }
+            Map<String, String> headers = new LinkedHashMap<>();
+            for (int i = 0; ; i++) {
+                String h = in.line();
+                if (h.isEmpty()) {
+                    break;
+                }
+                if (i >= MAX_HEAD_LINES) {
+                    throw new IOException(socket + ": more than " + MAX_HEAD_LINES + " header lines");
+                }
+                int colon = h.indexOf(':');
+                if (colon > 0) {
+                    headers.put(h.substring(0, colon).strip().toLowerCase(Locale.ROOT), h.substring(colon + 1).strip());
+                }
+            }
+            boolean chunked = "chunked".equalsIgnoreCase(headers.get("transfer-encoding"));
+            if (!parts[1].equals("200")) {
+                java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+                copyBody(in, chunked, headers.get("content-length"), err, 1 << 20);
+                Response r = new Response(Integer.parseInt(parts[1]), headers, err.toByteArray());
+                String msg;
+                try {
+                    msg = r.json().path("error").asText(r.text().strip());
+                } catch (IOException notJson) {
+                    msg = r.text().strip();
+                }
+                throw new IOException(msg);
+            }
+            return copyBody(in, chunked, headers.get("content-length"), out, Long.MAX_VALUE);
+        } catch (java.nio.channels.AsynchronousCloseException e) {
+            throw new IOException(socket + ": nothing received for " + timeoutMillis + " ms", e);
+        }
+    }
+
+    private long copyBody(Reader in, boolean chunked, String contentLength, java.io.OutputStream out, long max)
+            throws IOException {
+        long total = 0;
+        if (!chunked) {
+            long len = contentLength == null ? Long.MAX_VALUE : Long.parseLong(contentLength);
+            while (total < len) {
+                int n = in.copy(out, Math.min(len - total, 1 << 16), contentLength == null);
+                if (n < 0) {
+                    break;
+                }
+                total += n;
+                if (total > max) {
+                    throw new IOException(socket + ": answer larger than " + max + " bytes");
+                }
+            }
+            return total;
+        }
+        while (true) {
+            String size = in.line();
+            int semi = size.indexOf(';');
+            long n;
+            try {
+                n = Long.parseLong((semi < 0 ? size : size.substring(0, semi)).strip(), 16);
+            } catch (NumberFormatException e) {
+                throw new IOException(socket + ": bad chunk size \"" + size + "\" after " + total + " bytes");
+            }
+            if (n < 0) {
+                throw new IOException(socket + ": bad chunk size \"" + size + "\"");
+            }
+            if (n == 0) {
+                while (!in.line().isEmpty()) {
+                    // trailers: none expected, skipped
+                }
+                return total;
+            }
+            for (long left = n; left > 0; ) {
+                int k = in.copy(out, Math.min(left, 1 << 16), false);
+                left -= k;
+                total += k;
+            }
+            if (total > max) {
+                throw new IOException(socket + ": answer larger than " + max + " bytes");
+            }
+            if (!in.line().isEmpty()) {
+                throw new IOException(socket + ": chunk not followed by CRLF after " + total + " bytes");
+            }
+        }
+    }
+
+    /** Buffered reads from the socket, each read guarded by the timeout. */
+    private static final class Reader {
+        private final SocketChannel c;
+        private final long timeoutMillis;
+        private final ByteBuffer buf = ByteBuffer.allocate(64 << 10).flip();
+
+        Reader(SocketChannel c, long timeoutMillis) {
+            this.c = c;
+            this.timeoutMillis = timeoutMillis;
+        }
+
+        /** Fills the buffer when empty; false at end of stream. */
+        private boolean fill() throws IOException {
+            if (buf.hasRemaining()) {
+                return true;
+            }
+            buf.clear();
+            ScheduledFuture<?> guard = TIMER.schedule(() -> {
+                try {
+                    c.close();
+                } catch (IOException ignored) {
+                    // closing is the point
+                }
+            }, timeoutMillis, TimeUnit.MILLISECONDS);
+            int n;
+            try {
+                n = c.read(buf);
+            } finally {
+                guard.cancel(false);
+                buf.flip();
+            }
+            return n > 0;
+        }
+
+        String line() throws IOException {
+            StringBuilder sb = new StringBuilder();
+            while (true) {
+                if (!fill()) {
+                    throw new IOException("the agent closed the connection in the middle of an answer");
+                }
+                byte b = buf.get();
+                if (b == '\n') {
+                    int len = sb.length();
+                    return len > 0 && sb.charAt(len - 1) == '\r' ? sb.substring(0, len - 1) : sb.toString();
+                }
+                if (sb.length() >= MAX_HEAD_LINE) {
+                    throw new IOException("a line of the answer is longer than " + MAX_HEAD_LINE + " bytes");
+                }
+                sb.append((char) (b & 0xff));
+            }
+        }
+
+        /** Copies up to {@code max} bytes; -1 at end of stream when {@code eofOk}, else an IOException. */
+        int copy(java.io.OutputStream out, long max, boolean eofOk) throws IOException {
+            if (!fill()) {
+                if (eofOk) {
+                    return -1;
+                }
+                throw new IOException("the agent closed the connection before the end of the answer");
+            }
+            int n = (int) Math.min(max, buf.remaining());
+            out.write(buf.array(), buf.arrayOffset() + buf.position(), n);
+            buf.position(buf.position() + n);
+            return n;
+        }
+    }
+
     /** Sends raw bytes (tests of malformed requests) and reads the answer. */
     public Response raw(byte[] request) throws IOException {
         return exchange(ByteBuffer.wrap(request));

@@ -39,11 +39,37 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final ExecutorService workers;
     /** SHA-256 of the TCP token; null on the Unix socket, where file permissions authenticate. */
     private final byte[] tokenDigest;
+    private final ImageStreams streams;
+    /** The image being streamed on this connection, or null; set by the export thread. */
+    private volatile ImageStreams.ChunkedOutput streaming;
 
-    ApiHandler(ApiRoutes routes, ExecutorService workers, byte[] tokenDigest) {
+    ApiHandler(ApiRoutes routes, ExecutorService workers, byte[] tokenDigest, ImageStreams streams) {
         this.routes = routes;
         this.workers = workers;
         this.tokenDigest = tokenDigest;
+        this.streams = streams;
+    }
+
+    void streaming(ImageStreams.ChunkedOutput out) {
+        streaming = out;
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        ImageStreams.ChunkedOutput s = streaming;
+        if (s != null) {
+            s.signal();
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        ImageStreams.ChunkedOutput s = streaming;
+        if (s != null) {
+            s.signal();
+        }
+        super.channelInactive(ctx);
     }
 
     @Override
@@ -75,6 +101,15 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             workers.execute(() -> {
                 FullHttpResponse resp;
                 try {
+                    ImageStreams.Image image = routes.image(r);
+                    if (image != null) {
+                        try {
+                            streams.start(ctx, this, image, keepAlive);
+                            return;
+                        } catch (RejectedExecutionException busy) {
+                            throw new ApiException(503, "busy: " + ImageStreams.MAX_STREAMS + " disk images are being streamed");
+                        }
+                    }
                     resp = routes.handle(r);
                 } catch (ApiException e) {
                     resp = errorResponse(HttpResponseStatus.valueOf(e.status()), e.getMessage());

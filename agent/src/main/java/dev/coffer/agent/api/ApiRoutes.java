@@ -6,8 +6,11 @@ import dev.coffer.agent.config.AgentConfig;
 import dev.coffer.agent.config.ConfigException;
 import dev.coffer.agent.daemon.AgentDaemon;
 import dev.coffer.agent.daemon.Job;
+import dev.coffer.agent.daemon.RestoreRequest;
 import dev.coffer.agent.discovery.Discovery;
 import dev.coffer.agent.discovery.VirtualMachine;
+import dev.coffer.agent.rebuild.DiskExport;
+import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.catalog.BackupInfo;
 import dev.coffer.catalog.Catalog;
 import dev.coffer.catalog.CatalogException;
@@ -31,7 +34,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -62,6 +64,52 @@ final class ApiRoutes {
     ApiRoutes(AgentDaemon daemon, Metrics metrics) {
         this.daemon = daemon;
         this.metrics = metrics;
+    }
+
+    /** {@code /v1/backups/{id}/disks/{n}/image} ({@code id} may also be {@code latest} or {@code VM@latest}): the one route that streams. */
+    private static final Pattern IMAGE = Pattern.compile("/v1/backups/([^/]+)/disks/([^/]+)/image");
+
+    /**
+     * The disk image {@code r} asks for ({@code GET /v1/backups/{id}/disks/{n}/image?format=raw|vmdk-stream}),
+     * ready to stream, or null when {@code r} is another route. Errors (no such backup or disk, a bad
+     * format) are thrown before anything is written, so they are ordinary JSON answers.
+     */
+    ImageStreams.Image image(Request r) {
+        QueryStringDecoder q;
+        try {
+            q = new QueryStringDecoder(r.uri(), StandardCharsets.UTF_8, true, MAX_PARAMS);
+            q.parameters();
+        } catch (IllegalArgumentException e) {
+            return null; // handle() answers it
+        }
+        var m = IMAGE.matcher(q.path());
+        if (!m.matches()) {
+            return null;
+        }
+        requireMethod(r, "GET");
+        String id = m.group(1);
+        String format = param(q, "format");
+        if (format == null) {
+            format = "raw";
+        }
+        if (!format.equals("raw") && !format.equals("vmdk-stream")) {
+            throw new ApiException(400, "\"format\" must be raw or vmdk-stream, found \"" + format + "\"");
+        }
+        try {
+            Catalog c = daemon.catalog();
+            BackupInfo b = BackupRef.named(c, id, param(q, "vm"));
+            DiskInfo d = daemon.disk(b, m.group(2));
+            DiskLayout layout = DiskLayout.of(c, b.id(), d.id(), d.capacityBytes());
+            String name = "backup-" + b.id() + "-" + d.slot().replaceAll("[^A-Za-z0-9._-]", "-")
+                    + (format.equals("raw") ? ".raw" : ".vmdk");
+            return new ImageStreams.Image(b.id(), d.slot(), d.capacityBytes(), format, name,
+                    new DiskExport(daemon.destination(), layout));
+        } catch (CatalogException e) {
+            throw new ApiException(500, "catalog: " + e.getMessage());
+        } catch (IOException e) {
+            throw new ApiException(notFound(e.getMessage()) ? 404 : e.getMessage() != null
+                    && e.getMessage().startsWith("destination ") ? 503 : 400, e.getMessage());
+        }
     }
 
     FullHttpResponse handle(Request r) {
@@ -297,13 +345,16 @@ final class ApiRoutes {
 
     private static void catalogPart(Catalog c, VmInfo info, Map<String, Object> m) throws CatalogException {
         m.put("catalogId", info == null ? null : info.id());
-        m.put("latestBackup", info == null ? null : c.latest(info.id()).map(ApiRoutes::backupView).orElse(null));
+        m.put("latestBackup", info == null ? null : c.latest(info.id()).map(b -> backupView(b, info.displayName()))
+                .orElse(null));
     }
 
-    static Map<String, Object> backupView(BackupInfo b) {
+    /** A backup as the API shows it; {@code vmName} is the display name of its VM (null when unknown). */
+    static Map<String, Object> backupView(BackupInfo b, String vmName) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", b.id());
         m.put("vmId", b.vmId());
+        m.put("vm", vmName);
         m.put("state", b.state().name().toLowerCase(Locale.ROOT));
         m.put("started", str(b.started()));
         m.put("ended", str(b.ended()));
@@ -331,10 +382,11 @@ final class ApiRoutes {
         } else {
             list = c.backups();
         }
+        Map<Long, String> names = vmNames(c);
         List<Map<String, Object>> out = new ArrayList<>();
         for (BackupInfo b : list) {
             if (state == null || b.state().name().equalsIgnoreCase(state)) {
-                out.add(backupView(b));
+                out.add(backupView(b, names.get(b.vmId())));
             }
         }
         return Map.of("backups", out);
@@ -346,7 +398,7 @@ final class ApiRoutes {
         }
         Catalog c = daemon.catalog();
         BackupInfo b = c.backup(Long.parseLong(id)).orElseThrow(() -> new ApiException(404, "no backup " + id));
-        Map<String, Object> m = backupView(b);
+        Map<String, Object> m = backupView(b, vmNames(c).get(b.vmId()));
         List<Long> ingested = c.volumesOf(b.id());
         List<Map<String, Object>> disks = new ArrayList<>();
         for (DiskInfo d : c.disks(b.vmId())) {
@@ -370,6 +422,14 @@ final class ApiRoutes {
         }
         m.put("disks", disks);
         return m;
+    }
+
+    private static Map<Long, String> vmNames(Catalog c) throws IOException {
+        Map<Long, String> names = new java.util.HashMap<>();
+        for (VmInfo v : c.vms()) {
+            names.put(v.id(), v.displayName());
+        }
+        return names;
     }
 
     /** Resolves {@code backup} (+ {@code path}) with {@code vm} and {@code volume} like the CLI does. */
@@ -397,6 +457,7 @@ final class ApiRoutes {
         m.put("accessed", nanos(e.accessedNanos()));
         m.put("attributes", e.attributes());
         m.put("mftRecord", e.mftRecord());
+        m.put("mftSequence", e.mftSequence());
         m.put("validFrom", e.validFrom());
         m.put("validTo", e.validTo() == 0 ? null : e.validTo());
         return m;
@@ -515,7 +576,9 @@ final class ApiRoutes {
     }
 
     private Map<String, Object> startBackup(JsonNode body) throws IOException {
-        List<Job> jobs = daemon.requestBackup(text(body, "datastore"), text(body, "vm"), text(body, "policy"));
+        known(body, "vm", "datastore", "policy", "source", "snapshot");
+        List<Job> jobs = daemon.requestBackup(text(body, "datastore"), text(body, "vm"), text(body, "policy"),
+                text(body, "source"), text(body, "snapshot"));
         if (jobs.isEmpty()) {
             throw new ApiException(404, "the policy selects no VM");
         }
@@ -523,20 +586,70 @@ final class ApiRoutes {
     }
 
     private Map<String, Object> startRestore(JsonNode body) throws IOException {
+        known(body, "backup", "path", "vm", "volume", "streams", "glob", "existing", "workers", "to", "targetToken",
+                "disk", "format", "vmFiles");
         String backup = text(body, "backup");
         String to = text(body, "to");
         if (backup == null || to == null) {
             throw new ApiException(400, "\"backup\" and \"to\" are required");
         }
         String path = text(body, "path");
-        String spec = path == null ? backup : backup + ":" + path;
-        Path dir;
-        try {
-            dir = Path.of(to);
-        } catch (InvalidPathException e) {
-            throw new ApiException(400, "\"to\": " + e.getMessage());
+        if (path != null && backup.contains(":/")) {
+            throw new ApiException(400, "give the path in \"backup\" (ID:/PATH) or in \"path\", not both");
         }
-        return daemon.requestRestore(spec, text(body, "vm"), text(body, "volume"), dir).view();
+        if (path != null && !path.startsWith("/")) {
+            throw new ApiException(400, "\"path\" must start with '/'");
+        }
+        String spec = path == null ? backup : backup + ":" + path;
+        JsonNode diskNode = body.get("disk");
+        String disk = diskNode != null && diskNode.isInt() ? Integer.toString(diskNode.asInt()) : text(body, "disk");
+        String format = text(body, "format");
+        if (format != null && disk == null) {
+            throw new ApiException(400, "\"format\" is for disk restores (with \"disk\")");
+        }
+        boolean vmFiles = bool(body, "vmFiles");
+        if (disk != null && (vmFiles || path != null || backup.contains(":/"))) {
+            throw new ApiException(400, "a disk restore takes a backup, not a path or \"vmFiles\"");
+        }
+        String existing = text(body, "existing");
+        RestoreRequest req = new RestoreRequest(spec, text(body, "vm"), text(body, "volume"), bool(body, "streams"),
+                text(body, "glob"), RestoreRequest.existing(existing == null ? "rename" : existing),
+                integer(body, "workers"), to, text(body, "targetToken"), disk,
+                disk == null ? null : RestoreRequest.DiskFormat.parse(format == null ? "raw" : format), vmFiles);
+        return daemon.requestRestore(req).view();
+    }
+
+    /** Refuses keys a route does not know: a typo (e.g. "stream") must not silently restore something else. */
+    private static void known(JsonNode body, String... keys) {
+        List<String> allowed = List.of(keys);
+        for (var it = body.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!allowed.contains(k)) {
+                throw new ApiException(400, "unknown key \"" + k + "\" (known: " + String.join(", ", allowed) + ")");
+            }
+        }
+    }
+
+    private static boolean bool(JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw new ApiException(400, "\"" + key + "\" must be true or false");
+        }
+        return v.asBoolean();
+    }
+
+    private static int integer(JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) {
+            return 0;
+        }
+        if (!v.isInt()) {
+            throw new ApiException(400, "\"" + key + "\" must be an integer");
+        }
+        return v.asInt();
     }
 
     private Map<String, Object> reload() {

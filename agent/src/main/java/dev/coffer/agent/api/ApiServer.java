@@ -6,6 +6,8 @@ import dev.coffer.agent.daemon.DaemonOptions;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -55,6 +57,7 @@ public final class ApiServer {
     private final AgentDaemon daemon;
     private final DaemonOptions options;
     private final ApiRoutes routes;
+    private final ImageStreams streams = new ImageStreams();
     private EventLoopGroup group;
     private ExecutorService workers;
     private final List<Channel> channels = new ArrayList<>();
@@ -65,7 +68,7 @@ public final class ApiServer {
     public ApiServer(AgentDaemon daemon, DaemonOptions options) {
         this.daemon = daemon;
         this.options = options;
-        this.routes = new ApiRoutes(daemon, new Metrics(daemon));
+        this.routes = new ApiRoutes(daemon, new Metrics(daemon, streams));
     }
 
     /** Binds the Unix socket (replacing a stale one) and the TCP listener when configured. */
@@ -141,13 +144,17 @@ public final class ApiServer {
     }
 
     private ServerBootstrap bootstrap(byte[] tokenDigest, Class<? extends io.netty.channel.ServerChannel> type) {
-        return new ServerBootstrap().group(group).channel(type).childHandler(new ChannelInitializer<Channel>() {
+        return new ServerBootstrap().group(group).channel(type)
+                // bounds what a streamed image may queue for a slow client (ImageStreams)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(ImageStreams.LOW_WATER_BYTES, ImageStreams.HIGH_WATER_BYTES))
+                .childHandler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.pipeline().addLast(new HttpServerCodec(4096, 8192, 8192));
                 ch.pipeline().addLast(new RequestTimeout(options.requestTimeoutMillis()));
                 ch.pipeline().addLast(new BoundedAggregator(options.maxRequestBytes()));
-                ch.pipeline().addLast(new ApiHandler(routes, workers, tokenDigest));
+                ch.pipeline().addLast(new ApiHandler(routes, workers, tokenDigest, streams));
             }
         });
     }
@@ -164,6 +171,7 @@ public final class ApiServer {
 
     /** Closes the listeners, removes the socket file, and stops the workers. */
     public void stop() {
+        streams.stop();
         for (Channel c : channels) {
             c.close().syncUninterruptibly();
         }

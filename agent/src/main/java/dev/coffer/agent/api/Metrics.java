@@ -20,9 +20,15 @@ final class Metrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AgentDaemon daemon;
 
-    Metrics(AgentDaemon daemon) {
+    Metrics(AgentDaemon daemon, ImageStreams streams) {
         this.daemon = daemon;
         AgentDaemon.Totals t = daemon.totals;
+        Gauge.builder("coffer.image.streams.active", streams.active, AtomicLong::get)
+                .description("disk images being streamed now").register(registry);
+        counter("coffer.image.stream.bytes", streams.bytesSent, "disk image bytes handed to the network");
+        counter("coffer.image.streams.aborted", streams.aborted, "image streams ended early (client gone, stalled, failed)");
+        Gauge.builder("coffer.image.stream.pending.max.bytes", streams.maxPendingBytes, AtomicLong::get)
+                .description("most bytes an image stream ever had waiting for a client").register(registry);
         for (Job.State s : Job.State.values()) {
             Gauge.builder("coffer.jobs", daemon, d -> d.jobs().stream().filter(j -> j.state() == s).count())
                     .tag("state", s.json()).description("jobs the daemon knows, by state").register(registry);

@@ -45,17 +45,19 @@ public final class BackupCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "VMFOLDER|DISK")
     Path target;
 
-    @Option(names = "--source", paramLabel = "KIND", defaultValue = "auto",
+    @Option(names = "--source", paramLabel = "KIND",
             description = "Point in time: auto (frozen parents of an active VM snapshot, else live), live,"
-                    + " vm-snapshot, reflink, storage-snapshot. Default: ${DEFAULT-VALUE}.")
+                    + " vm-snapshot, reflink, storage-snapshot. Default: auto (through the agent with --policy: the policy's).")
     String source;
 
     @Option(names = "--snapshot", paramLabel = "NAME", description = "The storage snapshot to read (storage-snapshot).")
     String snapshot;
 
-    @Option(names = "--snapshot-template", paramLabel = "TEMPLATE", defaultValue = "{datastore}/.snapshot/{snapshot}",
-            description = "Where storage snapshots appear. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--snapshot-template", paramLabel = "TEMPLATE",
+            description = "Where storage snapshots appear. Default: " + DEFAULT_TEMPLATE + " (the agent's: the datastore's snapshots).")
     String snapshotTemplate;
+
+    static final String DEFAULT_TEMPLATE = "{datastore}/.snapshot/{snapshot}";
 
     @Option(names = "--block-size", paramLabel = "BYTES", description = "Block size, a power of two (e.g. 1MiB).")
     String blockSize;
@@ -72,6 +74,10 @@ public final class BackupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path abs = target.toAbsolutePath().normalize();
+        var agent = session.agent();
+        if (agent.isPresent()) {
+            return viaAgent(agent.get(), abs);
+        }
         Path datastore;
         VirtualMachine vm;
         if (Files.isDirectory(abs)) {
@@ -132,7 +138,7 @@ public final class BackupCommand implements Callable<Integer> {
                     String.format(Locale.ROOT, "%,d files", counters.files.get())))) {
                 r = job.withThrottle(g.throttle()).run(datastore, vm, pit, policy, counters, cancelled::get);
             }
-            print(r, vm, pit);
+            print(summary(r, vm, pit));
             return r.complete() ? ExitCodes.OK : ExitCodes.PARTIAL;
         } finally {
             try {
@@ -143,8 +149,87 @@ public final class BackupCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The same backup made by the running agent: the VM folder must be one of the agent's datastores'
+     * VMs; {@code POST /v1/backups} queues it (recorded with policy {@code api}, or the agent's policy
+     * {@code --policy} names), and the job is followed with the same progress line and summary.
+     * Ctrl-C stops following; the agent finishes the backup.
+     */
+    private int viaAgent(dev.coffer.agent.api.ApiClient api, Path abs) throws IOException, InterruptedException {
+        for (String[] o : new String[][] {{"--block-size", blockSize}, {"--no-throttle", noThrottle ? "" : null},
+                {"--snapshot-template", snapshotTemplate}}) {
+            if (o[1] != null) {
+                throw new IOException(o[0] + " is not available through the agent (it reads with its own settings and"
+                        + " its datastores' snapshot templates); add --local to back up without it while it is stopped");
+            }
+        }
+        if (snapshot != null && !"storage-snapshot".equals(source)) {
+            throw new IOException("--snapshot needs --source storage-snapshot");
+        }
+        if (source != null && !List.of("auto", "live", "vm-snapshot", "reflink", "storage-snapshot").contains(source)) {
+            throw new IOException("--source: expected auto, live, vm-snapshot, reflink or storage-snapshot, found \""
+                    + source + "\"");
+        }
+        com.fasterxml.jackson.databind.JsonNode vms = Agent.get(api, "/v1/vms");
+        String datastore = null;
+        String folder = null;
+        for (com.fasterxml.jackson.databind.JsonNode v : vms.path("vms")) {
+            if (v.path("present").asBoolean() && Path.of(v.path("folder").asText()).equals(abs)) {
+                datastore = v.path("datastore").asText();
+                folder = abs.getFileName().toString();
+            }
+        }
+        if (folder == null) {
+            throw new IOException(abs + " is not a VM folder on the agent's datastores (the agent backs up whole VMs"
+                    + " of its datastores); add --local to back it up directly while the agent is stopped");
+        }
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("vm", folder);
+        req.put("datastore", datastore);
+        if (!policy.equals("manual")) {
+            req.put("policy", policy);
+        }
+        if (source != null) {
+            req.put("source", source);
+        }
+        if (snapshot != null) {
+            req.put("snapshot", snapshot);
+        }
+        com.fasterxml.jackson.databind.JsonNode queued = Agent.post(api, "/v1/backups", req);
+        String id = queued.path("jobs").path(0).path("id").asText();
+        com.fasterxml.jackson.databind.JsonNode end = Agent.follow(api, id, "backup", j -> {
+            var p = j.path("progress");
+            return new Progress.Snapshot(p.path("bytesRead").asLong() + p.path("bytesCarried").asLong(),
+                    p.path("bytesPlanned").asLong(), String.format(Locale.ROOT, "%,d files", p.path("files").asLong()));
+        });
+        String state = end.path("state").asText();
+        if (!state.equals("complete") && !state.equals("partial")) {
+            throw new IOException("backup job " + id + " " + state + ": " + end.path("error").asText("no reason given"));
+        }
+        var res = end.path("result");
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("backup", end.path("backup").asLong());
+        m.put("vm", end.path("vm").asText());
+        m.put("complete", res.path("complete").asBoolean(state.equals("complete")));
+        m.put("consistency", res.path("consistency").asText());
+        m.put("seconds", res.path("seconds").asDouble());
+        m.put("files", res.path("files").asLong());
+        m.put("bytesRead", res.path("bytesRead").asLong());
+        m.put("bytesCarried", res.path("bytesCarried").asLong());
+        m.put("bytesNew", res.path("bytesNew").asLong());
+        m.put("bytesSent", res.path("bytesSent").asLong());
+        m.put("disks", res.path("disks"));
+        if (new LiveSource().consistency().equals(res.path("consistency").asText()) && !json) {
+            spec.commandLine().getErr().println("coffer: the agent read live files; this backup is crash-inconsistent"
+                    + " (use --source vm-snapshot, reflink or storage-snapshot for a consistent one)");
+        }
+        print((com.fasterxml.jackson.databind.JsonNode) Json.mapper().valueToTree(m));
+        return state.equals("complete") ? ExitCodes.OK : ExitCodes.PARTIAL;
+    }
+
     private PointInTime pointInTime(Path datastore, VirtualMachine vm) throws IOException {
-        switch (source) {
+        String template = snapshotTemplate == null ? DEFAULT_TEMPLATE : snapshotTemplate;
+        switch (source == null ? "auto" : source) {
             case "live":
                 return new LiveSource();
             case "vm-snapshot":
@@ -155,7 +240,7 @@ public final class BackupCommand implements Callable<Integer> {
                 if (snapshot == null) {
                     throw new IOException("--source storage-snapshot needs --snapshot NAME");
                 }
-                return new StorageSnapshotSource(datastore, snapshotTemplate, snapshot);
+                return new StorageSnapshotSource(datastore, template, snapshot);
             case "auto":
                 for (VirtualMachine.VmDisk d : vm.disks()) {
                     try (VirtualDisk disk = VirtualDisk.open(d.leaf())) {
@@ -173,44 +258,57 @@ public final class BackupCommand implements Callable<Integer> {
         }
     }
 
-    private void print(BackupJob.Report r, VirtualMachine vm, PointInTime pit) throws IOException {
+    /** What a backup did, as {@code --json} prints it (and the text summary is drawn from). */
+    private static Map<String, Object> summary(BackupJob.Report r, VirtualMachine vm, PointInTime pit) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("backup", r.backupId());
+        m.put("vm", vm.displayName());
+        m.put("complete", r.complete());
+        m.put("consistency", pit.consistency());
+        m.put("seconds", r.elapsed().toMillis() / 1000.0);
+        m.put("files", r.info().files());
+        m.put("bytesRead", r.bytesRead());
+        m.put("bytesCarried", r.bytesCarried());
+        m.put("bytesNew", r.bytesNew());
+        m.put("bytesSent", r.bytesSent());
+        m.put("disks", r.disks().stream().map(d -> {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("slot", d.slot());
+            x.put("file", d.leaf().toString());
+            x.put("ok", d.ok());
+            x.put("error", d.error());
+            x.put("warnings", d.warnings());
+            return x;
+        }).toList());
+        return m;
+    }
+
+    private void print(Map<String, Object> summary) throws IOException {
+        print((com.fasterxml.jackson.databind.JsonNode) Json.mapper().valueToTree(summary));
+    }
+
+    private void print(com.fasterxml.jackson.databind.JsonNode m) throws IOException {
         var out = spec.commandLine().getOut();
         if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("backup", r.backupId());
-            m.put("vm", vm.displayName());
-            m.put("complete", r.complete());
-            m.put("consistency", pit.consistency());
-            m.put("seconds", r.elapsed().toMillis() / 1000.0);
-            m.put("files", r.info().files());
-            m.put("bytesRead", r.bytesRead());
-            m.put("bytesCarried", r.bytesCarried());
-            m.put("bytesNew", r.bytesNew());
-            m.put("bytesSent", r.bytesSent());
-            m.put("disks", r.disks().stream().map(d -> {
-                Map<String, Object> x = new LinkedHashMap<>();
-                x.put("slot", d.slot());
-                x.put("file", d.leaf().toString());
-                x.put("ok", d.ok());
-                x.put("error", d.error());
-                x.put("warnings", d.warnings());
-                return x;
-            }).toList());
             Json.print(out, m);
             return;
         }
-        out.printf(Locale.ROOT, "backup %d of \"%s\" %s in %.1f s (%s)%n", r.backupId(), vm.displayName(),
-                r.complete() ? "complete" : "PARTIAL", r.elapsed().toMillis() / 1000.0, pit.consistency());
-        for (BackupJob.DiskOutcome d : r.disks()) {
-            out.printf("  disk %-8s %s%n", d.slot(), d.ok() ? "ok  " + d.leaf().getFileName() : "FAILED  " + d.error());
-            for (String w : d.warnings()) {
-                out.printf("           warning: %s%n", w);
+        boolean complete = m.path("complete").asBoolean();
+        out.printf(Locale.ROOT, "backup %d of \"%s\" %s in %.1f s (%s)%n", m.path("backup").asLong(), m.path("vm").asText(),
+                complete ? "complete" : "PARTIAL", m.path("seconds").asDouble(), m.path("consistency").asText());
+        for (com.fasterxml.jackson.databind.JsonNode d : m.path("disks")) {
+            out.printf("  disk %-8s %s%n", d.path("slot").asText(), d.path("ok").asBoolean()
+                    ? "ok  " + Path.of(d.path("file").asText()).getFileName() : "FAILED  " + d.path("error").asText());
+            for (com.fasterxml.jackson.databind.JsonNode w : d.path("warnings")) {
+                out.printf("           warning: %s%n", w.asText());
             }
         }
         Map<String, String> rows = new LinkedHashMap<>();
-        rows.put("files", String.format(Locale.ROOT, "%,d", r.info().files()));
-        rows.put("read", Table.bytes(r.bytesRead()) + " (unchanged files not read: " + Table.bytes(r.bytesCarried()) + ")");
-        rows.put("new", Table.bytes(r.bytesNew()) + ", sent " + Table.bytes(r.bytesSent()) + " after compression");
+        rows.put("files", String.format(Locale.ROOT, "%,d", m.path("files").asLong()));
+        rows.put("read", Table.bytes(m.path("bytesRead").asLong()) + " (unchanged files not read: "
+                + Table.bytes(m.path("bytesCarried").asLong()) + ")");
+        rows.put("new", Table.bytes(m.path("bytesNew").asLong()) + ", sent " + Table.bytes(m.path("bytesSent").asLong())
+                + " after compression");
         for (Entry<String, String> e : rows.entrySet()) {
             out.printf("  %-8s %s%n", e.getKey(), e.getValue());
         }

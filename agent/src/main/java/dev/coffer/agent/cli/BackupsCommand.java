@@ -2,10 +2,8 @@ package dev.coffer.agent.cli;
 
 import dev.coffer.agent.ExitCodes;
 import dev.coffer.catalog.BackupInfo;
-import dev.coffer.catalog.VmInfo;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -34,13 +32,10 @@ public final class BackupsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Session s = Session.open(session, false)) {
-            Map<Long, String> names = new HashMap<>();
-            for (VmInfo v : s.catalog().vms()) {
-                names.put(v.id(), v.displayName());
-            }
-            List<BackupInfo> backups = vm == null ? s.catalog().backups()
-                    : s.catalog().backups(BackupRef.vm(s.catalog(), vm, vm).id());
+        try (Queries q = Queries.open(session)) {
+            Queries.Backups found = q.backups(vm);
+            Map<Long, String> names = found.vmNames();
+            List<BackupInfo> backups = found.backups();
             var out = spec.commandLine().getOut();
             if (json) {
                 List<Map<String, Object>> rows = new ArrayList<>();

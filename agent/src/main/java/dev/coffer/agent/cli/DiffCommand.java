@@ -1,7 +1,6 @@
 package dev.coffer.agent.cli;
 
 import dev.coffer.agent.ExitCodes;
-import dev.coffer.catalog.BackupInfo;
 import dev.coffer.catalog.DiffEntry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,10 +38,8 @@ public final class DiffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Session s = Session.open(session, false)) {
-            BackupInfo a = BackupRef.named(s.catalog(), before, vm);
-            BackupInfo b = BackupRef.named(s.catalog(), after, vm);
-            List<DiffEntry> diff = s.catalog().diff(a.id(), b.id());
+        try (Queries q = Queries.open(session)) {
+            List<DiffEntry> diff = q.diff(before, after, vm);
             var out = spec.commandLine().getOut();
             if (json) {
                 List<Map<String, Object>> rows = new ArrayList<>();

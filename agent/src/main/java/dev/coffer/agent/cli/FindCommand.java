@@ -5,7 +5,6 @@ import dev.coffer.catalog.VersionSpan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,14 +43,8 @@ public final class FindCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Session s = Session.open(session, false)) {
-            OptionalLong in = OptionalLong.empty();
-            if (backup != null) {
-                in = OptionalLong.of(BackupRef.named(s.catalog(), backup, vm).id());
-            }
-            List<VersionSpan> found = regex ? s.catalog().findRegex(pattern, in, limit)
-                    : s.catalog().findGlob(pattern, in, limit);
-            print(spec, found, json);
+        try (Queries q = Queries.open(session)) {
+            print(spec, q.find(pattern, regex, backup, vm, limit), json);
             return ExitCodes.OK;
         }
     }

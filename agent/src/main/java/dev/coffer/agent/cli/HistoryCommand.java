@@ -33,10 +33,9 @@ public final class HistoryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Session s = Session.open(session, false)) {
+        try (Queries q = Queries.open(session)) {
             String spec0 = target.startsWith("/") ? "latest:" + target : target;
-            BackupRef ref = BackupRef.resolve(s.catalog(), spec0, vm, volume);
-            FindCommand.print(spec, s.catalog().history(ref.volume().id(), ref.path()), json);
+            FindCommand.print(spec, q.history(spec0, vm, volume), json);
             return ExitCodes.OK;
         }
     }

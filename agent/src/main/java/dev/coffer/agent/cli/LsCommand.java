@@ -3,7 +3,6 @@ package dev.coffer.agent.cli;
 import dev.coffer.agent.ExitCodes;
 import dev.coffer.catalog.Entry;
 import dev.coffer.catalog.FileKind;
-import dev.coffer.catalog.Page;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,19 +45,8 @@ public final class LsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Session s = Session.open(session, false)) {
-            BackupRef ref = BackupRef.resolve(s.catalog(), target, vm, volume);
-            List<Entry> entries = new ArrayList<>();
-            int want = limit > 0 ? limit : Integer.MAX_VALUE;
-            for (int at = Math.max(0, offset); entries.size() < want; ) {
-                int page = Math.min(10_000, want - entries.size());
-                Page<Entry> p = s.catalog().list(ref.backup().id(), ref.volume().id(), ref.path(), at, page);
-                entries.addAll(p.items());
-                at += p.items().size();
-                if (p.items().isEmpty() || at >= p.total()) {
-                    break;
-                }
-            }
+        try (Queries q = Queries.open(session)) {
+            List<Entry> entries = q.list(target, vm, volume, offset, limit).entries();
             var out = spec.commandLine().getOut();
             if (json) {
                 List<Map<String, Object>> rows = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.coffer.agent.cli;
 
+import dev.coffer.agent.api.ApiClient;
 import dev.coffer.agent.config.AgentConfig;
 import dev.coffer.agent.config.ConfigLoader;
 import java.io.IOException;
@@ -11,7 +12,8 @@ import picocli.CommandLine.Option;
 /**
  * The options every catalog or destination command shares: {@code --catalog}, {@code --destination}
  * and credentials, falling back to the agent's config file ({@code --config}, {@code $COFFER_CONFIG},
- * or {@code /etc/coffer/coffer.yaml} when it exists).
+ * or {@code /etc/coffer/coffer.yaml} when it exists); and whether to ask the running agent instead
+ * ({@code --socket}, {@code --local}, see {@link #agent()}).
  */
 public final class SessionOptions {
     /** Where the agent's config lives when nothing else says. */
@@ -42,8 +44,48 @@ public final class SessionOptions {
     @Option(names = "--plaintext", description = "Plaintext to a loopback destination started with --plaintext-loopback.")
     boolean plaintext;
 
-    /** The config file in effect, if any. */
+    @Option(names = "--socket", paramLabel = "PATH",
+            description = "Ask the agent listening on this query socket (default: the config's query.socket, when an agent answers there).")
+    Path socket;
+
+    @Option(names = "--local", description = "Open the catalog and destination directly, even when an agent is running.")
+    boolean local;
+
+    private Optional<AgentConfig> loaded;
+
+    /**
+     * The running agent to ask instead of opening the catalog: the one on {@code --socket} (which must
+     * answer), else the one on the config's {@code query.socket} when it answers. Empty with
+     * {@code --local}, when {@code --catalog} or {@code --destination} name what to open, or when no
+     * agent answers: the command then works directly, as without a daemon.
+     */
+    public Optional<ApiClient> agent() throws IOException {
+        if (local) {
+            if (socket != null) {
+                throw new IOException("--local and --socket contradict each other: pick one");
+            }
+            return Optional.empty();
+        }
+        if (socket != null) {
+            return Optional.of(ApiClient.ifRunning(socket).orElseThrow(() -> new IOException(
+                    "no agent answers on " + socket + " (start it, or drop --socket to work directly)")));
+        }
+        if (catalog != null || destination != null) {
+            return Optional.empty();
+        }
+        Optional<AgentConfig> c = config();
+        return c.isEmpty() ? Optional.empty() : ApiClient.ifRunning(c.get().query().socket());
+    }
+
+    /** The config file in effect, if any (loaded once). */
     Optional<AgentConfig> config() throws IOException {
+        if (loaded == null) {
+            loaded = load();
+        }
+        return loaded;
+    }
+
+    private Optional<AgentConfig> load() throws IOException {
         Path f = config;
         if (f == null && System.getenv("COFFER_CONFIG") != null) {
             f = Path.of(System.getenv("COFFER_CONFIG"));

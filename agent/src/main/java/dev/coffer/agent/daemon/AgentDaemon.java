@@ -27,11 +27,18 @@ import dev.coffer.agent.pit.PointInTime;
 import dev.coffer.agent.pit.ReflinkCloneSource;
 import dev.coffer.agent.pit.StorageSnapshotSource;
 import dev.coffer.agent.pit.VmSnapshotSource;
+import dev.coffer.agent.flr.RestoreCommand;
+import dev.coffer.agent.rebuild.DiskExport;
+import dev.coffer.agent.rebuild.DiskLayout;
+import dev.coffer.agent.rebuild.DiskRebuilder;
 import dev.coffer.agent.restore.DirectoryTarget;
 import dev.coffer.agent.restore.ExistingPolicy;
+import dev.coffer.agent.restore.HttpTargetClient;
+import dev.coffer.agent.restore.RestoreTarget;
 import dev.coffer.catalog.BackupInfo;
 import dev.coffer.catalog.BackupState;
 import dev.coffer.catalog.Catalog;
+import dev.coffer.catalog.DiskInfo;
 import dev.coffer.catalog.VmInfo;
 import dev.coffer.dedup.Destination;
 import dev.coffer.dedup.LocalDestination;
@@ -439,7 +446,7 @@ public final class AgentDaemon implements AutoCloseable {
     }
 
     /** The destination, connecting when it is not; throws when it cannot be reached. */
-    Destination destination() throws IOException {
+    public Destination destination() throws IOException {
         synchronized (destLock) {
             openDestination();
             if (destination == null) {
@@ -516,7 +523,7 @@ public final class AgentDaemon implements AutoCloseable {
     private void submitQuietly(AgentConfig.Policy p, AgentConfig.Datastore ds, Path folder, String trigger, String snapshot) {
         try {
             submit(new Job.Spec(Job.Kind.BACKUP, p.name(), ds.name(), folder.toAbsolutePath().normalize(), trigger,
-                    snapshot, p.priority(), null, null));
+                    snapshot, p.priority(), null, null, null));
         } catch (IOException e) {
             log.error("job not queued policy={} vm={} error=\"{}\"", p.name(), folder.getFileName(), e.getMessage());
         }
@@ -531,7 +538,8 @@ public final class AgentDaemon implements AutoCloseable {
             for (Job j : jobs.values()) {
                 if (j.spec().kind() == Job.Kind.BACKUP && !j.state().terminal() && j.state() != Job.State.RUNNING
                         && j.spec().vmFolder().equals(spec.vmFolder()) && j.spec().policy().equals(spec.policy())
-                        && Objects.equals(j.spec().snapshot(), spec.snapshot())) {
+                        && Objects.equals(j.spec().snapshot(), spec.snapshot())
+                        && Objects.equals(j.spec().source(), spec.source())) {
                     return j;
                 }
             }
@@ -557,6 +565,29 @@ public final class AgentDaemon implements AutoCloseable {
      * VM, every VM the policy selects.
      */
     public List<Job> requestBackup(String datastore, String vm, String policy) throws IOException {
+        return requestBackup(datastore, vm, policy, null, null);
+    }
+
+    /** Point-in-time sources a backup may ask for on the socket (as {@code coffer backup --source}). */
+    static final List<String> SOURCES = List.of("auto", "live", "vm-snapshot", "reflink", "storage-snapshot");
+
+    /**
+     * As {@link #requestBackup(String, String, String)}, reading from {@code source} (one of
+     * {@link #SOURCES}; null = the policy's, or auto without one) and, for {@code storage-snapshot},
+     * storage snapshot {@code snapshot} (null = the datastore's newest).
+     */
+    public List<Job> requestBackup(String datastore, String vm, String policy, String source, String snapshot)
+            throws IOException {
+        if (source != null && !SOURCES.contains(source)) {
+            throw new IllegalArgumentException("source: expected one of " + String.join(", ", SOURCES) + ", found \""
+                    + source + "\"");
+        }
+        if (snapshot != null && !"storage-snapshot".equals(source)) {
+            throw new IllegalArgumentException("snapshot: only with source storage-snapshot");
+        }
+        if (snapshot != null && (snapshot.isEmpty() || snapshot.contains("/") || snapshot.startsWith("."))) {
+            throw new IllegalArgumentException("snapshot: a snapshot name, found \"" + snapshot + "\"");
+        }
         AgentConfig cfg = config;
         AgentConfig.Policy p = null;
         if (policy != null) {
@@ -574,7 +605,7 @@ public final class AgentDaemon implements AutoCloseable {
             for (PolicyVms.Selected s : PolicyVms.select(cfg, p)) {
                 if (datastore == null || s.datastore().name().equals(datastore)) {
                     out.add(submit(new Job.Spec(Job.Kind.BACKUP, p.name(), s.datastore().name(), s.vm().folder(),
-                            "api", null, p.priority(), null, null)));
+                            "api", snapshot, p.priority(), null, null, source)));
                 }
             }
             return out;
@@ -594,7 +625,8 @@ public final class AgentDaemon implements AutoCloseable {
             if (!ordered.isEmpty()) {
                 VirtualMachine v = ordered.get(0);
                 out.add(submit(new Job.Spec(Job.Kind.BACKUP, p == null ? "api" : p.name(), ds.name(),
-                        v.folder().toAbsolutePath().normalize(), "api", null, p == null ? 50 : p.priority(), null, null)));
+                        v.folder().toAbsolutePath().normalize(), "api", snapshot, p == null ? 50 : p.priority(), null, null,
+                        source)));
                 return out;
             }
         }
@@ -604,25 +636,96 @@ public final class AgentDaemon implements AutoCloseable {
 
     /**
      * A file restore asked for on the socket: {@code spec} ({@code [VM@]ID|latest[:/PATH]}) into the
-     * directory {@code to}, which must be absolute. Restores run at priority 90 (a user waits for them)
-     * and are not kept across restarts.
+     * directory {@code to}, which must be absolute; existing files are kept and the restored one renamed.
      */
     public Job requestRestore(String spec, String vm, String volume, Path to) throws IOException {
-        if (!to.isAbsolute()) {
-            throw new IllegalArgumentException("\"to\" must be an absolute directory path");
+        return requestRestore(new RestoreRequest(spec, vm, volume, false, null, ExistingPolicy.RENAME, 0, to.toString(),
+                null, null, null, false));
+    }
+
+    /**
+     * A restore asked for on the socket ({@link RestoreRequest}): checked now (the backup, path, volume
+     * and disk must exist, the target must be absolute or a URL with a token), run beside the backups.
+     * Restores run at priority 90 (a user waits for them) and are not kept across restarts.
+     */
+    public Job requestRestore(RestoreRequest req) throws IOException {
+        if (req.spec() == null || req.to() == null) {
+            throw new IllegalArgumentException("\"backup\" and \"to\" are required");
         }
-        BackupRef.resolve(catalog, spec, vm, volume); // fails now, naming what is wrong
+        if (req.workers() < 0 || req.workers() > RestoreRequest.MAX_WORKERS) {
+            throw new IllegalArgumentException("workers: expected 1.." + RestoreRequest.MAX_WORKERS + ", found "
+                    + req.workers());
+        }
+        if (req.remoteTarget()) {
+            if (req.disk() != null || req.vmFiles()) {
+                throw new IllegalArgumentException("\"to\": a disk image or the VM's files go to a path on the controller,"
+                        + " not to a restore-target URL");
+            }
+            if (req.targetToken() == null || req.targetToken().isBlank()) {
+                throw new IllegalArgumentException("\"to\" " + req.to() + " needs \"targetToken\" (the restore target"
+                        + " authenticates)");
+            }
+            try {
+                java.net.URI u = java.net.URI.create(req.to());
+                if (u.getHost() == null) {
+                    throw new IllegalArgumentException("\"to\": no host in " + req.to());
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("\"to\": not a URL: " + e.getMessage());
+            }
+        } else {
+            Path to;
+            try {
+                to = Path.of(req.to());
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new IllegalArgumentException("\"to\": " + e.getMessage());
+            }
+            if (!to.isAbsolute()) {
+                throw new IllegalArgumentException("\"to\" must be an absolute path on the controller or an http(s) URL");
+            }
+            if (req.targetToken() != null) {
+                throw new IllegalArgumentException("\"targetToken\" is only for a restore-target URL");
+            }
+        }
+        if (req.disk() != null || req.vmFiles()) {
+            BackupInfo b = BackupRef.named(catalog, req.spec(), req.vm()); // fails now, naming what is wrong
+            if (req.disk() != null) {
+                disk(b, req.disk());
+            }
+        } else {
+            BackupRef.resolve(catalog, req.spec(), req.vm(), req.volume());
+        }
         long seq = restoreSeq.incrementAndGet();
         Job j = new Job("r-" + seq, -seq, new Job.Spec(Job.Kind.RESTORE, null, null, null, "api", null, 90,
-                (vm != null && !spec.contains("@") ? vm + "@" : "") + spec + (volume == null ? "" : "|" + volume), to),
-                clock.instant());
+                req.display(), req.to(), null), clock.instant(), req);
         synchronized (queueLock) {
             jobs.put(j.id(), j);
             trimLocked();
             queueLock.notifyAll();
         }
-        log.info("job queued job={} restore=\"{}\" to={}", j.id(), spec, to);
+        log.info("job queued job={} restore=\"{}\" to={}", j.id(), req.display(), req.to());
         return j;
+    }
+
+    /**
+     * The disk of backup {@code b} named by its slot ({@code scsi0:0}) or by its index in the order
+     * {@code GET /v1/backups/{id}} lists them; an error naming the disks it has otherwise.
+     */
+    public DiskInfo disk(BackupInfo b, String name) throws IOException {
+        List<DiskInfo> disks = catalog.disks(b.vmId());
+        if (name.matches("\\d{1,9}")) {
+            int i = Integer.parseInt(name);
+            if (i < disks.size()) {
+                return disks.get(i);
+            }
+        }
+        for (DiskInfo d : disks) {
+            if (d.slot().equals(name)) {
+                return d;
+            }
+        }
+        throw new IOException("backup " + b.id() + " has no disk " + name + " (it has "
+                + String.join(", ", disks.stream().map(DiskInfo::slot).toList()) + ")");
     }
 
     private void trimLocked() {
@@ -784,7 +887,8 @@ public final class AgentDaemon implements AutoCloseable {
         String destName = Destinations.name(cfg.destination());
         BackupJob bj = new BackupJob(catalog, dest, destName, BackupOptions.defaults(), clock);
         log.info("job start job={} vm=\"{}\" policy={} trigger=\"{}\" source={} snapshot={} capBytesPerSecond={}",
-                job.id(), vm.displayName(), spec.policy(), spec.trigger(), p == null ? "auto" : p.source().yaml(),
+                job.id(), vm.displayName(), spec.policy(), spec.trigger(),
+                spec.source() != null ? spec.source() : p == null ? "auto" : p.source().yaml(),
                 spec.snapshot(), cap);
         try (IoScheduler.Job ioJob = ioScheduler == null ? null : ioScheduler.register(job.id(), spec.priority());
                 PointInTime pit = pointInTime(p, ds, vm, spec, job)) {
@@ -806,6 +910,18 @@ public final class AgentDaemon implements AutoCloseable {
             res.put("consistency", pit.consistency());
             List<String> diskErrors = r.disks().stream().filter(d -> !d.ok()).map(BackupJob.DiskOutcome::error).toList();
             res.put("diskErrors", diskErrors);
+            res.put("complete", r.complete());
+            List<Map<String, Object>> disks = new ArrayList<>();
+            for (BackupJob.DiskOutcome d : r.disks()) {
+                Map<String, Object> dm = new LinkedHashMap<>();
+                dm.put("slot", d.slot());
+                dm.put("file", d.leaf().toString());
+                dm.put("ok", d.ok());
+                dm.put("error", d.error());
+                dm.put("warnings", d.warnings());
+                disks.add(dm);
+            }
+            res.put("disks", disks);
             int pruned = p == null ? 0 : applyRetention(job, p, r.info(), dest, cfg);
             res.put("pruned", pruned);
             Job.State end = r.complete() ? Job.State.COMPLETE : Job.State.PARTIAL;
@@ -888,7 +1004,17 @@ public final class AgentDaemon implements AutoCloseable {
 
     private PointInTime pointInTime(AgentConfig.Policy p, AgentConfig.Datastore ds, VirtualMachine vm, Job.Spec spec,
             Job job) throws IOException {
-        if (p == null) {
+        if (spec.source() != null && !spec.source().equals("auto")) {
+            return switch (spec.source()) {
+                case "live" -> new LiveSource();
+                case "vm-snapshot" -> new VmSnapshotSource();
+                case "reflink" -> new ReflinkCloneSource(ds.path(), job.id());
+                default -> new StorageSnapshotSource(ds.path(), ds.snapshotTemplate().orElseThrow(
+                        () -> new IOException("datastore " + ds.name() + " has no snapshots template")),
+                        spec.snapshot() != null ? spec.snapshot() : newestSnapshot(ds));
+            };
+        }
+        if (p == null || "auto".equals(spec.source())) {
             for (VirtualMachine.VmDisk d : vm.disks()) {
                 try (VirtualDisk disk = VirtualDisk.open(d.leaf())) {
                     if (disk.chain().size() < 2) {
@@ -982,63 +1108,128 @@ public final class AgentDaemon implements AutoCloseable {
     }
 
     private void runRestore(Job job) {
-        String raw = job.spec().restoreSpec();
-        String volume = null;
-        int bar = raw.lastIndexOf('|');
-        if (bar > 0) {
-            volume = raw.substring(bar + 1);
-            raw = raw.substring(0, bar);
-        }
+        RestoreRequest req = job.restore;
         try {
             Destination dest = destination();
-            BackupRef ref = BackupRef.resolve(catalog, raw, null, volume);
-            int colon = raw.indexOf(":/");
-            String path = colon < 0 ? "/" : raw.substring(colon + 1);
-            List<FileRestore.Item> items = new Selection(catalog, ref.backup().id(), ref.volume().id(), ExistingPolicy.RENAME)
-                    .select(path, false, null);
-            job.restoreTotal = items.stream().mapToLong(i -> i.file().size()).sum();
-            Files.createDirectories(job.spec().restoreTo());
-            log.info("job start job={} restore=\"{}\" files={} bytes={} to={}", job.id(), raw, items.size(),
-                    job.restoreTotal, job.spec().restoreTo());
-            FileRestore.Report r;
-            try (DirectoryTarget target = DirectoryTarget.open(job.spec().restoreTo(),
-                    DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE))) {
-                FileRestore fr = new FileRestore(dest, target, FileRestore.Options.defaults());
-                Thread watch = new Thread(() -> {
-                    while (!Thread.currentThread().isInterrupted()) {
-                        job.restoreBytes.set(fr.bytesDone.get());
-                        try {
-                            Thread.sleep(200);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                    }
-                }, "coffer-restore-progress-" + job.id());
-                watch.setDaemon(true);
-                watch.start();
-                try {
-                    r = fr.run(items);
-                } finally {
-                    watch.interrupt();
-                    job.restoreBytes.set(fr.bytesDone.get());
+            if (req.disk() != null) {
+                restoreDisk(job, req, dest);
+            } else if (req.vmFiles()) {
+                BackupInfo b = BackupRef.named(catalog, req.spec(), req.vm());
+                Path dir = Files.createDirectories(Path.of(req.to()));
+                List<String> names = new ArrayList<>();
+                for (DiskInfo d : catalog.disks(b.vmId())) {
+                    names.addAll(new DiskRebuilder(catalog, dest).writeVmFiles(b.id(), d.id(), dir));
                 }
+                Map<String, Object> res = RestoreCommand.vmFilesSummary(b.id(), dir, names);
+                totals.restoresDone.incrementAndGet();
+                job.ended(Job.State.COMPLETE, clock.instant(), null, b.id(), res);
+                log.info("job end job={} restore=\"{}\" state=complete vmFiles={}", job.id(), req.display(), names);
+            } else {
+                restoreFiles(job, req, dest);
             }
-            Map<String, Object> res = new LinkedHashMap<>();
-            res.put("backup", ref.backup().id());
-            res.put("files", r.outcomes().size());
-            res.put("failed", r.failed());
-            res.put("bytesWritten", r.bytesWritten());
-            res.put("seconds", r.elapsed().toMillis() / 1000.0);
-            res.put("errors", r.outcomes().stream().filter(o -> !o.ok()).map(FileRestore.Outcome::error).limit(100).toList());
-            Job.State end = r.failed() == 0 ? Job.State.COMPLETE : r.failed() == r.outcomes().size()
-                    ? Job.State.FAILED : Job.State.PARTIAL;
-            totals.restoresDone.incrementAndGet();
-            job.ended(end, clock.instant(), null, ref.backup().id(), res);
-            log.info("job end job={} restore=\"{}\" state={} files={} failed={} written={} seconds={}", job.id(), raw,
-                    end.json(), r.outcomes().size(), r.failed(), r.bytesWritten(), r.elapsed().toMillis() / 1000.0);
-        } catch (IOException e) {
-            job.ended(Job.State.FAILED, clock.instant(), e.getMessage(), 0, Map.of());
-            log.error("job end job={} restore=\"{}\" state=failed error=\"{}\"", job.id(), raw, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            job.ended(Job.State.FAILED, clock.instant(), String.valueOf(e.getMessage()), 0, Map.of());
+            log.error("job end job={} restore=\"{}\" state=failed error=\"{}\"", job.id(), req.display(), e.getMessage());
+        }
+    }
+
+    private void restoreFiles(Job job, RestoreRequest req, Destination dest) throws IOException {
+        BackupRef ref = BackupRef.resolve(catalog, req.spec(), req.vm(), req.volume());
+        int colon = req.spec().indexOf(":/");
+        String path = colon < 0 ? "/" : req.spec().substring(colon + 1);
+        List<FileRestore.Item> items = new Selection(catalog, ref.backup().id(), ref.volume().id(), req.existing())
+                .select(path, req.streams(), req.glob());
+        job.restoreTotal = items.stream().mapToLong(i -> i.file().size()).sum();
+        FileRestore.Options options = FileRestore.Options.defaults();
+        if (req.workers() > 0) {
+            options = options.withWorkers(req.workers());
+        }
+        log.info("job start job={} restore=\"{}\" files={} bytes={} to={}", job.id(), req.display(), items.size(),
+                job.restoreTotal, req.to());
+        FileRestore.Report r;
+        try (RestoreTarget target = req.remoteTarget()
+                ? new HttpTargetClient(java.net.URI.create(req.to()), req.targetToken(), HttpTargetClient.Options.defaults())
+                : DirectoryTarget.open(Files.createDirectories(Path.of(req.to())),
+                        DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE))) {
+            FileRestore fr = new FileRestore(dest, target, options);
+            try (ProgressWatch w = new ProgressWatch(job, fr.bytesDone::get)) {
+                r = fr.run(items);
+            }
+        }
+        Map<String, Object> res = new LinkedHashMap<>();
+        res.put("backup", ref.backup().id());
+        res.put("bytesTotal", job.restoreTotal);
+        res.putAll(RestoreCommand.summary(r));
+        res.put("errors", r.outcomes().stream().filter(o -> !o.ok()).map(FileRestore.Outcome::error).limit(100).toList());
+        Job.State end = r.failed() == 0 ? Job.State.COMPLETE : r.failed() == r.outcomes().size()
+                ? Job.State.FAILED : Job.State.PARTIAL;
+        totals.restoresDone.incrementAndGet();
+        job.ended(end, clock.instant(), end == Job.State.COMPLETE ? null : r.failed() + " of " + r.outcomes().size()
+                + " files failed", ref.backup().id(), res);
+        log.info("job end job={} restore=\"{}\" state={} files={} failed={} written={} seconds={}", job.id(),
+                req.display(), end.json(), r.outcomes().size(), r.failed(), r.bytesWritten(), r.elapsed().toMillis() / 1000.0);
+    }
+
+    private void restoreDisk(Job job, RestoreRequest req, Destination dest) throws IOException {
+        BackupInfo b = BackupRef.named(catalog, req.spec(), req.vm());
+        DiskInfo d = disk(b, req.disk());
+        Path out = Path.of(req.to());
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        job.restoreTotal = d.capacityBytes();
+        log.info("job start job={} restore=\"{}\" disk={} format={} bytes={} to={}", job.id(), req.display(), d.slot(),
+                req.format().json(), d.capacityBytes(), out);
+        long t0 = System.nanoTime();
+        long n;
+        if (req.format() == RestoreRequest.DiskFormat.RAW) {
+            // random access into a sparse file: holes stay holes
+            n = new DiskRebuilder(catalog, dest).rebuild(b.id(), d.id(), d.capacityBytes(), out);
+            job.restoreBytes.set(d.capacityBytes());
+        } else {
+            DiskExport export = new DiskExport(dest, DiskLayout.of(catalog, b.id(), d.id(), d.capacityBytes()));
+            try (java.io.OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(out), 1 << 20);
+                    ProgressWatch w = new ProgressWatch(job, export::written)) {
+                export.writeStreamOptimized(os, out.getFileName().toString());
+            }
+            n = export.written();
+            job.restoreBytes.set(n);
+        }
+        Map<String, Object> res = RestoreCommand.diskSummary(b.id(), d.slot(), out, d.capacityBytes(), n);
+        res.put("format", req.format().json());
+        res.put("seconds", (System.nanoTime() - t0) / 1_000_000 / 1000.0);
+        totals.restoresDone.incrementAndGet();
+        job.ended(Job.State.COMPLETE, clock.instant(), null, b.id(), res);
+        log.info("job end job={} restore=\"{}\" state=complete disk={} written={}", job.id(), req.display(), d.slot(), n);
+    }
+
+    /** Copies a restore's live byte count into its job every 200 ms while it runs. */
+    private static final class ProgressWatch implements AutoCloseable {
+        private final Thread thread;
+        private final Job job;
+        private final java.util.function.LongSupplier done;
+
+        ProgressWatch(Job job, java.util.function.LongSupplier done) {
+            this.job = job;
+            this.done = done;
+            thread = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    job.restoreBytes.set(done.getAsLong());
+                    try {
+                        Thread.sleep(200);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "coffer-restore-progress-" + job.id());
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void close() {
+            thread.interrupt();
+            job.restoreBytes.set(done.getAsLong());
         }
     }
 

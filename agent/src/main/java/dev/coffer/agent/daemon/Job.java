@@ -56,11 +56,13 @@ public final class Job {
      *     {@code api}, {@code recovery}
      * @param snapshot the storage snapshot to read, or null
      * @param priority 0..100, larger first
-     * @param restoreSpec the backup and path to restore ({@code [VM@]ID|latest[:/PATH]}), restores only
-     * @param restoreTo the directory to restore into, restores only
+     * @param restoreSpec what the restore does, as shown ({@link RestoreRequest}), restores only
+     * @param restoreTo where it restores to (a directory, a restore-target URL or an image file), restores only
+     * @param source the point-in-time source asked for on the socket ({@code auto}, {@code live},
+     *     {@code vm-snapshot}, {@code reflink}, {@code storage-snapshot}), or null for the policy's
      */
     public record Spec(Kind kind, String policy, String datastore, Path vmFolder, String trigger, String snapshot,
-            int priority, String restoreSpec, Path restoreTo) {}
+            int priority, String restoreSpec, String restoreTo, String source) {}
 
     final String id;
     final long seq;
@@ -72,6 +74,8 @@ public final class Job {
     volatile String cancelReason;
     final AtomicLong restoreBytes = new AtomicLong();
     volatile long restoreTotal;
+    /** What a restore asked for; null for backups. */
+    final RestoreRequest restore;
 
     private State state = State.QUEUED;
     private Instant startedAt;
@@ -85,10 +89,15 @@ public final class Job {
     private Map<String, Object> result = Map.of();
 
     Job(String id, long seq, Spec spec, Instant queuedAt) {
+        this(id, seq, spec, queuedAt, null);
+    }
+
+    Job(String id, long seq, Spec spec, Instant queuedAt, RestoreRequest restore) {
         this.id = id;
         this.seq = seq;
         this.spec = spec;
         this.queuedAt = queuedAt;
+        this.restore = restore;
     }
 
     /** The job id ({@code j-N}). */
@@ -176,6 +185,9 @@ public final class Job {
         m.put("folder", spec.vmFolder() == null ? null : spec.vmFolder().toString());
         m.put("trigger", spec.trigger());
         m.put("snapshot", spec.snapshot());
+        if (spec.source() != null) {
+            m.put("source", spec.source());
+        }
         m.put("priority", spec.priority());
         m.put("bandwidthCapBytesPerSecond", bandwidthCap);
         m.put("queuedAt", queuedAt.toString());
@@ -200,7 +212,7 @@ public final class Job {
         m.put("progress", p);
         if (spec.restoreSpec() != null) {
             m.put("restore", spec.restoreSpec());
-            m.put("to", spec.restoreTo().toString());
+            m.put("to", spec.restoreTo());
         }
         m.put("result", result);
         return m;

@@ -71,7 +71,8 @@ final class StateStore {
         for (JsonNode j : root.path("jobs")) {
             Job.Spec s = new Job.Spec(Job.Kind.BACKUP, j.path("policy").asText(), j.path("datastore").asText(),
                     Path.of(j.path("folder").asText()), j.path("trigger").asText(),
-                    j.hasNonNull("snapshot") ? j.get("snapshot").asText() : null, j.path("priority").asInt(50), null, null);
+                    j.hasNonNull("snapshot") ? j.get("snapshot").asText() : null, j.path("priority").asInt(50), null, null,
+                    j.hasNonNull("source") ? j.get("source").asText() : null);
             long seq = j.path("seq").asLong();
             jobs.put(seq, new Pending(seq, s, Instant.parse(j.path("queuedAt").asText())));
         }
@@ -130,6 +131,9 @@ final class StateStore {
             j.put("trigger", p.spec().trigger());
             j.put("snapshot", p.spec().snapshot());
             j.put("priority", p.spec().priority());
+            if (p.spec().source() != null) {
+                j.put("source", p.spec().source());
+            }
             j.put("queuedAt", p.queuedAt().toString());
         }
         ObjectNode snaps = root.putObject("snapshots");

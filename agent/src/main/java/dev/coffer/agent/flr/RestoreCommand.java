@@ -1,6 +1,10 @@
 package dev.coffer.agent.flr;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.agent.ExitCodes;
+import dev.coffer.agent.api.ApiClient;
+import dev.coffer.agent.cli.Agent;
 import dev.coffer.agent.cli.BackupRef;
 import dev.coffer.agent.cli.Json;
 import dev.coffer.agent.cli.Progress;
@@ -22,6 +26,7 @@ import dev.coffer.agent.restore.RestoreTarget;
 import dev.coffer.catalog.DiskInfo;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,7 +46,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code coffer restore}: files, streams, trees or globs from a backup into a directory or a
- * restore-target server; or, with {@code --disk}, a whole disk as a raw image.
+ * restore-target server; or, with {@code --disk}, a whole disk as a raw image or a streamOptimized
+ * VMDK. When an agent is running (see {@link SessionOptions#agent()}) the agent does the restore and
+ * this follows its job; the output is the same.
  */
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = {"Restore files from a backup: [VM@]ID|latest:/PATH[:STREAM] --to DIR|http://HOST:PORT.",
@@ -68,7 +76,7 @@ public final class RestoreCommand implements Callable<Integer> {
     String disk;
 
     @Option(names = "--format", paramLabel = "raw|vmdk", defaultValue = "raw",
-            description = "With --disk: a raw image, or a streamOptimized VMDK (default ${DEFAULT-VALUE}).")
+            description = "With --disk: a raw image, or a streamOptimized VMDK (vmdk, also spelt vmdk-stream; default ${DEFAULT-VALUE}).")
     String format;
 
     @Option(names = "--vm-files", description = "Restore the VM's own files kept with the backup (.vmx, .vmsd, .nvram).")
@@ -95,6 +103,10 @@ public final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Optional<ApiClient> agent = session.agent();
+        if (agent.isPresent()) {
+            return viaAgent(agent.get());
+        }
         try (Session s = Session.open(session, false)) {
             if (disk != null) {
                 return restoreDisk(s);
@@ -106,22 +118,11 @@ public final class RestoreCommand implements Callable<Integer> {
                 for (DiskInfo d : s.catalog().disks(b.vmId())) {
                     names.addAll(new DiskRebuilder(s.catalog(), s.destination()).writeVmFiles(b.id(), d.id(), dir));
                 }
-                if (json) {
-                    Json.print(spec.commandLine().getOut(), Map.of("backup", b.id(), "to", dir.toString(), "files", names));
-                } else {
-                    spec.commandLine().getOut().println("restored " + String.join(", ", names) + " of backup " + b.id()
-                            + " into " + dir);
-                    spec.commandLine().getOut().flush();
-                }
+                printVmFiles(Json.mapper().valueToTree(vmFilesSummary(b.id(), dir, names)));
                 return ExitCodes.OK;
             }
             BackupRef ref = BackupRef.resolve(s.catalog(), what, vm, volume);
-            ExistingPolicy policy = switch (existing.toLowerCase(Locale.ROOT)) {
-                case "skip" -> ExistingPolicy.SKIP;
-                case "overwrite" -> ExistingPolicy.OVERWRITE;
-                case "rename" -> ExistingPolicy.RENAME;
-                default -> throw new IOException("--existing: expected skip, overwrite or rename, found \"" + existing + "\"");
-            };
+            ExistingPolicy policy = existingPolicy();
             int colon = what.indexOf(":/");
             String pathAndStream = colon < 0 ? "/" : what.substring(colon + 1);
             List<FileRestore.Item> items = new Selection(s.catalog(), ref.backup().id(), ref.volume().id(), policy)
@@ -139,23 +140,107 @@ public final class RestoreCommand implements Callable<Integer> {
                     report = restore.run(items);
                 }
             }
-            print(report, total);
+            printFiles(Json.mapper().valueToTree(summary(report)), total);
             return report.failed() == 0 ? ExitCodes.OK : report.failed() == report.outcomes().size()
                     ? ExitCodes.FAILED : ExitCodes.PARTIAL;
         }
     }
 
+    private ExistingPolicy existingPolicy() throws IOException {
+        return switch (existing.toLowerCase(Locale.ROOT)) {
+            case "skip" -> ExistingPolicy.SKIP;
+            case "overwrite" -> ExistingPolicy.OVERWRITE;
+            case "rename" -> ExistingPolicy.RENAME;
+            default -> throw new IOException("--existing: expected skip, overwrite or rename, found \"" + existing + "\"");
+        };
+    }
+
+    private boolean remoteTo() {
+        return to.startsWith("http://") || to.startsWith("https://");
+    }
+
     private RestoreTarget target() throws IOException {
-        if (to.startsWith("http://") || to.startsWith("https://")) {
-            if (targetToken == null) {
-                throw new IOException("--to " + to + " needs --target-token-file (the restore target authenticates)");
-            }
-            String token = Files.readString(targetToken, StandardCharsets.UTF_8).strip();
+        if (remoteTo()) {
+            String token = targetToken();
             return new HttpTargetClient(URI.create(to), token, HttpTargetClient.Options.defaults());
         }
         Path dir = Path.of(to);
         Files.createDirectories(dir);
         return DirectoryTarget.open(dir, DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE));
+    }
+
+    private String targetToken() throws IOException {
+        if (targetToken == null) {
+            throw new IOException("--to " + to + " needs --target-token-file (the restore target authenticates)");
+        }
+        return Files.readString(targetToken, StandardCharsets.UTF_8).strip();
+    }
+
+    private String diskFormat() throws IOException {
+        return switch (format) {
+            case "raw" -> "raw";
+            case "vmdk", "vmdk-stream" -> "vmdk-stream";
+            default -> throw new IOException("--format: expected raw or vmdk, found \"" + format + "\"");
+        };
+    }
+
+    /**
+     * The same restore done by the running agent: {@code POST /v1/restores}, then the job is followed
+     * with the same progress line and its result printed like a local restore's. A disk to stdout
+     * ({@code --to -}) is streamed from {@code GET /v1/backups/{id}/disks/{slot}/image} instead.
+     * The agent writes the files itself (as its own user), so {@code --to} is made absolute here.
+     */
+    private int viaAgent(ApiClient api) throws IOException, InterruptedException {
+        if (disk != null && to.equals("-")) {
+            String fmt = diskFormat();
+            String target = "/v1/backups/" + URLEncoder.encode(what, StandardCharsets.UTF_8) + "/disks/"
+                    + URLEncoder.encode(disk, StandardCharsets.UTF_8) + "/image" + Agent.query("format", fmt, "vm", vm);
+            api.download(target, new FileOutputStream(FileDescriptor.out));
+            return ExitCodes.OK;
+        }
+        Map<String, Object> req = new LinkedHashMap<>();
+        req.put("backup", what);
+        req.put("vm", vm);
+        if (disk != null) {
+            req.put("disk", disk);
+            req.put("format", diskFormat());
+        } else if (vmFiles) {
+            req.put("vmFiles", true);
+        } else {
+            existingPolicy();
+            req.put("volume", volume);
+            req.put("streams", streams);
+            req.put("glob", glob);
+            req.put("existing", existing.toLowerCase(Locale.ROOT));
+            req.put("workers", workers);
+        }
+        req.put("to", remoteTo() ? to : Path.of(to).toAbsolutePath().normalize().toString());
+        if (remoteTo()) {
+            req.put("targetToken", targetToken());
+        }
+        req.values().removeIf(java.util.Objects::isNull);
+        JsonNode job = Agent.post(api, "/v1/restores", req);
+        JsonNode end = Agent.follow(api, job.get("id").asText(), "restore", j -> new Progress.Snapshot(
+                j.path("progress").path("bytesDone").asLong(), j.path("progress").path("bytesTotal").asLong(), ""));
+        JsonNode result = end.path("result");
+        String state = end.path("state").asText();
+        if (!result.has("results") && !result.has("bytesWritten") && !result.has("files")) {
+            throw new IOException(end.hasNonNull("error") ? end.get("error").asText() : "restore " + state);
+        }
+        if (disk != null) {
+            printDisk(result);
+            return ExitCodes.OK;
+        }
+        if (vmFiles) {
+            printVmFiles(result);
+            return ExitCodes.OK;
+        }
+        printFiles(result, result.path("bytesTotal").asLong());
+        return switch (state) {
+            case "complete" -> ExitCodes.OK;
+            case "partial" -> ExitCodes.PARTIAL;
+            default -> ExitCodes.FAILED;
+        };
     }
 
     private int restoreDisk(Session s) throws IOException {
@@ -164,10 +249,8 @@ public final class RestoreCommand implements Callable<Integer> {
                 .orElseThrow(() -> new IOException("backup " + b.id() + " has no disk " + disk));
         long n;
         boolean toStdout = to.equals("-");
-        if (!format.equals("raw") && !format.equals("vmdk")) {
-            throw new IOException("--format: expected raw or vmdk, found \"" + format + "\"");
-        }
-        if (format.equals("raw") && !toStdout) {
+        String fmt = diskFormat();
+        if (fmt.equals("raw") && !toStdout) {
             n = new DiskRebuilder(s.catalog(), s.destination()).rebuild(b.id(), d.id(), d.capacityBytes(), Path.of(to));
         } else {
             // front to back, as it is produced: to a pipe, or a VMDK that needs no seeking
@@ -175,7 +258,7 @@ public final class RestoreCommand implements Callable<Integer> {
                     DiskLayout.of(s.catalog(), b.id(), d.id(), d.capacityBytes()));
             try (OutputStream out = toStdout ? new FileOutputStream(FileDescriptor.out)
                     : new BufferedOutputStream(Files.newOutputStream(Path.of(to)), 1 << 20)) {
-                if (format.equals("raw")) {
+                if (fmt.equals("raw")) {
                     export.writeRaw(out);
                 } else {
                     String name = toStdout ? d.slot().replace(':', '-') + ".vmdk" : Path.of(to).getFileName().toString();
@@ -187,25 +270,23 @@ public final class RestoreCommand implements Callable<Integer> {
                 return ExitCodes.OK;
             }
         }
-        Path out = Path.of(to);
-        if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("backup", b.id());
-            m.put("disk", d.slot());
-            m.put("file", out.toString());
-            m.put("capacityBytes", d.capacityBytes());
-            m.put("bytesWritten", n);
-            Json.print(spec.commandLine().getOut(), m);
-        } else {
-            spec.commandLine().getOut().printf("rebuilt disk %s of backup %d into %s (%s, %s of data)%n", d.slot(), b.id(),
-                    out, Table.bytes(d.capacityBytes()), Table.bytes(n));
-            spec.commandLine().getOut().flush();
-        }
+        printDisk(Json.mapper().valueToTree(diskSummary(b.id(), d.slot(), Path.of(to), d.capacityBytes(), n)));
         return ExitCodes.OK;
     }
 
-    private void print(FileRestore.Report r, long total) throws IOException {
-        var out = spec.commandLine().getOut();
+    /** The keys a file restore's summary prints with {@code --json}, in order. */
+    private static final List<String> FILE_KEYS = List.of("files", "failed", "bytesWritten", "bytesAlreadyThere",
+            "seconds", "renamed", "results");
+    private static final List<String> DISK_KEYS = List.of("backup", "disk", "file", "capacityBytes", "bytesWritten");
+    private static final List<String> VM_FILE_KEYS = List.of("backup", "to", "files");
+
+    /**
+     * What a file restore did, as {@code coffer restore --json} prints it and the agent's restore job
+     * keeps as its result: {@code files}, {@code failed}, {@code bytesWritten}, {@code bytesAlreadyThere},
+     * {@code seconds}, {@code renamed} (NTFS names changed to be safe here) and {@code results} (one
+     * per file: {@code file}, {@code ok}, {@code to}, {@code outcome}, {@code error}).
+     */
+    public static Map<String, Object> summary(FileRestore.Report r) {
         List<Map<String, Object>> files = new ArrayList<>();
         List<String> renamed = new ArrayList<>();
         for (FileRestore.Outcome o : r.outcomes()) {
@@ -222,28 +303,86 @@ public final class RestoreCommand implements Callable<Integer> {
                 }
             }
         }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("files", r.outcomes().size());
+        m.put("failed", r.failed());
+        m.put("bytesWritten", r.bytesWritten());
+        m.put("bytesAlreadyThere", r.bytesSkipped());
+        m.put("seconds", r.elapsed().toMillis() / 1000.0);
+        m.put("renamed", renamed);
+        m.put("results", files);
+        return m;
+    }
+
+    /** What a disk restore did: {@code backup}, {@code disk} (slot), {@code file}, {@code capacityBytes}, {@code bytesWritten}. */
+    public static Map<String, Object> diskSummary(long backupId, String slot, Path file, long capacityBytes, long written) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("backup", backupId);
+        m.put("disk", slot);
+        m.put("file", file.toString());
+        m.put("capacityBytes", capacityBytes);
+        m.put("bytesWritten", written);
+        return m;
+    }
+
+    /** What a restore of the VM's own files did: {@code backup}, {@code to}, {@code files} (names). */
+    public static Map<String, Object> vmFilesSummary(long backupId, Path dir, List<String> names) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("backup", backupId);
+        m.put("to", dir.toString());
+        m.put("files", names);
+        return m;
+    }
+
+    private void printJson(JsonNode summary, List<String> keys) throws IOException {
+        ObjectNode o = Json.mapper().createObjectNode();
+        for (String k : keys) {
+            o.set(k, summary.get(k));
+        }
+        Json.print(spec.commandLine().getOut(), o);
+    }
+
+    private void printVmFiles(JsonNode m) throws IOException {
         if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("files", r.outcomes().size());
-            m.put("failed", r.failed());
-            m.put("bytesWritten", r.bytesWritten());
-            m.put("bytesAlreadyThere", r.bytesSkipped());
-            m.put("seconds", r.elapsed().toMillis() / 1000.0);
-            m.put("renamed", renamed);
-            m.put("results", files);
-            Json.print(out, m);
+            printJson(m, VM_FILE_KEYS);
             return;
         }
-        double secs = Math.max(1e-3, r.elapsed().toNanos() / 1e9);
-        out.printf(Locale.ROOT, "restored %d of %d files (%s) in %.2f s, %s/s%n", r.outcomes().size() - r.failed(),
-                r.outcomes().size(), Table.bytes(total), secs, Table.bytes((long) (r.bytesWritten() / secs)));
-        for (FileRestore.Outcome o : r.outcomes()) {
-            if (!o.ok()) {
-                out.println("  FAILED " + o.error());
+        List<String> names = new ArrayList<>();
+        m.path("files").forEach(n -> names.add(n.asText()));
+        spec.commandLine().getOut().println("restored " + String.join(", ", names) + " of backup " + m.path("backup").asLong()
+                + " into " + m.path("to").asText());
+        spec.commandLine().getOut().flush();
+    }
+
+    private void printDisk(JsonNode m) throws IOException {
+        if (json) {
+            printJson(m, DISK_KEYS);
+            return;
+        }
+        spec.commandLine().getOut().printf("rebuilt disk %s of backup %d into %s (%s, %s of data)%n", m.path("disk").asText(),
+                m.path("backup").asLong(), m.path("file").asText(), Table.bytes(m.path("capacityBytes").asLong()),
+                Table.bytes(m.path("bytesWritten").asLong()));
+        spec.commandLine().getOut().flush();
+    }
+
+    private void printFiles(JsonNode m, long total) throws IOException {
+        var out = spec.commandLine().getOut();
+        if (json) {
+            printJson(m, FILE_KEYS);
+            return;
+        }
+        long files = m.path("files").asLong();
+        long failed = m.path("failed").asLong();
+        double secs = Math.max(1e-3, m.path("seconds").asDouble());
+        out.printf(Locale.ROOT, "restored %d of %d files (%s) in %.2f s, %s/s%n", files - failed, files, Table.bytes(total),
+                secs, Table.bytes((long) (m.path("bytesWritten").asLong() / secs)));
+        for (JsonNode o : m.path("results")) {
+            if (!o.path("ok").asBoolean()) {
+                out.println("  FAILED " + o.path("error").asText());
             }
         }
-        for (String n : renamed) {
-            out.println("  renamed " + n);
+        for (JsonNode n : m.path("renamed")) {
+            out.println("  renamed " + n.asText());
         }
         out.flush();
     }
