@@ -213,7 +213,7 @@ public final class BackupCommand implements Callable<Integer> {
         m.put("complete", res.path("complete").asBoolean(state.equals("complete")));
         m.put("consistency", res.path("consistency").asText());
         m.put("seconds", res.path("seconds").asDouble());
-        m.put("files", res.path("files").asLong());
+        m.put("files", res.path("filesCatalogued").asLong());
         m.put("bytesRead", res.path("bytesRead").asLong());
         m.put("bytesCarried", res.path("bytesCarried").asLong());
         m.put("bytesNew", res.path("bytesNew").asLong());

@@ -221,6 +221,13 @@ interface Queries extends AutoCloseable {
 
     private static long nanos(JsonNode n) {
         Instant t = instant(n);
-        return t == null ? 0 : Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
+        if (t == null) {
+            return 0;
+        }
+        // the inverse of Instant.ofEpochSecond(floorDiv, floorMod); for negative seconds one second is
+        // borrowed so that Long.MIN_VALUE itself (the catalog's "unknown" for some times) round-trips
+        long sec = t.getEpochSecond();
+        return sec < 0 ? Math.addExact(Math.multiplyExact(sec + 1, 1_000_000_000L), t.getNano() - 1_000_000_000L)
+                : Math.addExact(Math.multiplyExact(sec, 1_000_000_000L), t.getNano());
     }
 }

@@ -911,6 +911,7 @@ public final class AgentDaemon implements AutoCloseable {
             List<String> diskErrors = r.disks().stream().filter(d -> !d.ok()).map(BackupJob.DiskOutcome::error).toList();
             res.put("diskErrors", diskErrors);
             res.put("complete", r.complete());
+            res.put("filesCatalogued", r.info().files());
             List<Map<String, Object>> disks = new ArrayList<>();
             for (BackupJob.DiskOutcome d : r.disks()) {
                 Map<String, Object> dm = new LinkedHashMap<>();

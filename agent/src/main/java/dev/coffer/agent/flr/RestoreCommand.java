@@ -284,12 +284,15 @@ public final class RestoreCommand implements Callable<Integer> {
      * What a file restore did, as {@code coffer restore --json} prints it and the agent's restore job
      * keeps as its result: {@code files}, {@code failed}, {@code bytesWritten}, {@code bytesAlreadyThere},
      * {@code seconds}, {@code renamed} (NTFS names changed to be safe here) and {@code results} (one
-     * per file: {@code file}, {@code ok}, {@code to}, {@code outcome}, {@code error}).
+     * per file, by name: {@code file}, {@code ok}, {@code to}, {@code outcome}, {@code error}).
      */
     public static Map<String, Object> summary(FileRestore.Report r) {
         List<Map<String, Object>> files = new ArrayList<>();
         List<String> renamed = new ArrayList<>();
-        for (FileRestore.Outcome o : r.outcomes()) {
+        // in name order: the pipeline finishes files in whatever order its workers do
+        List<FileRestore.Outcome> outcomes = new ArrayList<>(r.outcomes());
+        outcomes.sort(java.util.Comparator.comparing((FileRestore.Outcome o) -> o.file().displayName()));
+        for (FileRestore.Outcome o : outcomes) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("file", o.file().displayName());
             m.put("ok", o.ok());
