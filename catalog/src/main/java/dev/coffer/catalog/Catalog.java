@@ -1551,8 +1551,6 @@ public final class Catalog implements AutoCloseable {
         return con;
     }
 
-    /** Numbers the per-ingest temporary tables of pending block references. */
-    final java.util.concurrent.atomic.AtomicLong ingestSeq = new java.util.concurrent.atomic.AtomicLong();
 
     static CatalogException translate(Path file, String what, SQLException e) {
         String msg = file + ": " + what + ": " + e.getMessage();

@@ -25,6 +25,8 @@ import java.util.Map;
 public final class FileIngest implements AutoCloseable {
     /** Largest version id a carry can name: BitSet indexes are ints. 2^31 versions is far past the 1 GiB target. */
     static final long MAX_VERSION_ID = Integer.MAX_VALUE;
+    /** Rows per executeBatch of the final block merge: bounds the driver's parameter buffer (~10k x 5 values). */
+    static final int MERGE_BATCH_ROWS = 10_000;
 
     private final Catalog catalog;
     private final long backupId;
@@ -33,8 +35,8 @@ public final class FileIngest implements AutoCloseable {
     private final List<FileRecord> batch = new ArrayList<>();
     private final BitSet carried = new BitSet();
     private final Map<String, Long> dirIds = new HashMap<>();
-    /** Temporary table (writer connection) of this ingest's block references not yet merged into {@code block}. */
-    private final String pending;
+    /** This ingest's block references of committed batches, not yet counted in {@code block}. */
+    private final PendingRefs pending = new PendingRefs();
     private long added;
     private long carriedCount;
     private boolean finished;
@@ -44,7 +46,6 @@ public final class FileIngest implements AutoCloseable {
         this.backupId = backupId;
         this.volumeId = volumeId;
         this.batchFiles = batchFiles;
-        this.pending = "temp.pending_blocks_" + catalog.ingestSeq.incrementAndGet();
     }
 
     /** The backup this ingest writes into. */
@@ -92,10 +93,18 @@ public final class FileIngest implements AutoCloseable {
         }
         List<FileRecord> files = new ArrayList<>(batch);
         batch.clear();
-        catalog.write("ingest " + files.size() + " files into backup " + backupId, con -> {
-            writeBatch(con, files);
-            return null;
-        });
+        // the batch's references count only once its transaction committed: a rolled-back batch adds none
+        byte[] run;
+        try {
+            run = catalog.write("ingest " + files.size() + " files into backup " + backupId,
+                    con -> writeBatch(con, files));
+        } catch (CatalogException | RuntimeException e) {
+            // a failed commit rolls back ids the caches already learned
+            dirIds.clear();
+            catalog.nameIds.clear();
+            throw e;
+        }
+        pending.addRun(run);
         added += files.size();
     }
 
@@ -157,17 +166,26 @@ public final class FileIngest implements AutoCloseable {
                 }
             }
             // Count this volume's block references now, in SHA-256 order: random-key inserts batch by batch
-            // would rewrite most pages of the block table on every commit (docs/perf/catalog.md). The pending
-            // table is an append-only log; grouping it here costs one in-memory sort.
-            createPending(con);
+            // would rewrite most pages of the block table on every commit (docs/perf/catalog.md). Each batch's
+            // references were sorted in Java when it was written; here the runs are merged and grouped.
             try (PreparedStatement ps = con.prepareStatement("INSERT INTO block(sha256, md5, size, first_backup, refs)"
-                    + " SELECT sha, min(md5), min(size), ?, count(*) FROM " + pending + " GROUP BY sha ORDER BY sha"
-                    + " ON CONFLICT(sha256) DO UPDATE SET refs = refs + excluded.refs,"
+                    + " VALUES(?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET refs = refs + excluded.refs,"
                     + " first_backup = coalesce(first_backup, excluded.first_backup)")) {
-                ps.setLong(1, backupId);
-                ps.executeUpdate();
+                int[] queued = {0};
+                pending.forEachGrouped((sha, md5, size, refs) -> {
+                    ps.setBytes(1, sha);
+                    ps.setBytes(2, md5);
+                    ps.setLong(3, size);
+                    ps.setLong(4, backupId);
+                    ps.setLong(5, refs);
+                    ps.addBatch();
+                    if (++queued[0] == MERGE_BATCH_ROWS) {
+                        ps.executeBatch();
+                        queued[0] = 0;
+                    }
+                });
+                ps.executeBatch();
             }
-            Catalog.exec(con, "DROP TABLE " + pending);
             try (PreparedStatement ps = con.prepareStatement("INSERT INTO backup_volume(backup_id, volume_id, added,"
                     + " carried, closed) VALUES(?,?,?,?,?)")) {
                 ps.setLong(1, backupId);
@@ -192,16 +210,8 @@ public final class FileIngest implements AutoCloseable {
             return;
         }
         batch.clear();
+        pending.clear();
         finished = true;
-        catalog.write("drop pending blocks", con -> {
-            Catalog.exec(con, "DROP TABLE IF EXISTS " + pending);
-            return null;
-        });
-    }
-
-    private void createPending(Connection con) throws SQLException {
-        Catalog.exec(con, "CREATE TABLE IF NOT EXISTS " + pending
-                + "(sha BLOB NOT NULL, md5 BLOB NOT NULL, size INTEGER NOT NULL)");
     }
 
     private void checkOpen() {
@@ -210,14 +220,15 @@ public final class FileIngest implements AutoCloseable {
         }
     }
 
-    private void writeBatch(Connection con, List<FileRecord> batch) throws SQLException, CatalogException {
+    /** Writes one batch (inside the caller's transaction) and returns its block references as a sorted run. */
+    private byte[] writeBatch(Connection con, List<FileRecord> batch) throws SQLException, CatalogException {
         long nextVersion = Catalog.queryOptionalLong(con, "SELECT max(id) FROM version").orElse(0) + 1;
         long[] nextName = {Catalog.queryOptionalLong(con, "SELECT max(id) FROM name").orElse(0) + 1};
         Map<String, Long> names = catalog.nameIds;
         if (names.size() > Catalog.NAME_CACHE_MAX) {
             names.clear();
         }
-        createPending(con);
+        PendingRefs.Batch refs = new PendingRefs.Batch();
         try (PreparedStatement state = con.prepareStatement("SELECT state FROM backup WHERE id = ?")) {
             state.setLong(1, backupId);
             try (ResultSet rs = state.executeQuery()) {
@@ -236,9 +247,7 @@ public final class FileIngest implements AutoCloseable {
                         + " modified_ns, changed_ns, accessed_ns, attributes, fingerprint)"
                         + " VALUES(?,?,?,?,NULL,?,?,?,?,?,?,?,?,?,?,?)");
                 PreparedStatement insStream = con.prepareStatement(
-                        "INSERT INTO stream(version_id, name, size, blocks, runs) VALUES(?,?,?,?,?)");
-                PreparedStatement upBlock = con.prepareStatement("INSERT INTO " + pending + "(sha, md5, size)"
-                        + " VALUES(?,?,?)")) {
+                        "INSERT INTO stream(version_id, name, size, blocks, runs) VALUES(?,?,?,?,?)")) {
             List<String> newNames = new ArrayList<>();
             for (FileRecord f : batch) {
                 String[] dn = Paths2.split(f.path());
@@ -286,17 +295,13 @@ public final class FileIngest implements AutoCloseable {
                     insStream.setBytes(5, Blobs.encodeRuns(s.runs()));
                     insStream.addBatch();
                     for (BlockRef r : s.blocks()) {
-                        upBlock.setBytes(1, r.block().sha256());
-                        upBlock.setBytes(2, r.block().md5());
-                        upBlock.setLong(3, r.block().sizeBytes());
-                        upBlock.addBatch();
+                        refs.add(r.block());
                     }
                 }
             }
             try {
                 insVersion.executeBatch();
                 insStream.executeBatch();
-                upBlock.executeBatch();
             } catch (SQLException e) {
                 // the transaction rolls back: forget ids this batch invented
                 for (String n : newNames) {
@@ -305,6 +310,7 @@ public final class FileIngest implements AutoCloseable {
                 dirIds.clear();
                 throw e;
             }
+            return refs.sortedRun();
         } catch (SQLException | CatalogException | RuntimeException e) {
             dirIds.clear();
             names.clear();
