@@ -693,7 +693,16 @@ public final class AgentDaemon implements AutoCloseable {
                 disk(b, req.disk());
             }
         } else {
-            BackupRef.resolve(catalog, req.spec(), req.vm(), req.volume());
+            BackupRef ref = BackupRef.resolve(catalog, req.spec(), req.vm(), req.volume());
+            // the path must exist (its stream is checked when the job selects it)
+            String path = ref.path();
+            int colon = path.lastIndexOf(':');
+            if (colon > 0 && path.indexOf('/', colon) < 0) {
+                path = path.substring(0, colon);
+            }
+            if (catalog.stat(ref.backup().id(), ref.volume().id(), path).isEmpty()) {
+                throw new IOException("no " + path + " in backup " + ref.backup().id());
+            }
         }
         long seq = restoreSeq.incrementAndGet();
         Job j = new Job("r-" + seq, -seq, new Job.Spec(Job.Kind.RESTORE, null, null, null, "api", null, 90,
