@@ -71,6 +71,8 @@ public final class Catalog implements AutoCloseable {
     private final Path file;
     private final CatalogOptions options;
     private final ReentrantLock writeLock = new ReentrantLock();
+    /** Background WAL checkpoints; started by open, stopped by close. */
+    private final Checkpointer checkpointer;
     /** Guarded by writeLock. */
     private Connection writer;
     private final LinkedBlockingQueue<Connection> idleReaders = new LinkedBlockingQueue<>();
@@ -89,6 +91,7 @@ public final class Catalog implements AutoCloseable {
         this.file = file;
         this.options = options;
         this.readerPermits = new Semaphore(options.readers());
+        this.checkpointer = new Checkpointer(file);
     }
 
     /** Opens (creating if absent) the catalog at {@code dbFile} with default options, migrating an older schema. */
@@ -113,6 +116,7 @@ public final class Catalog implements AutoCloseable {
                     st.execute("PRAGMA max_page_count = " + Math.max(1, options.maxSizeBytes() / PAGE_SIZE));
                 }
             }
+            c.checkpointer.start();
         } catch (SQLException e) {
             c.closeQuietly();
             throw translate(f, "open", e);
@@ -1389,6 +1393,7 @@ public final class Catalog implements AutoCloseable {
         if (closed) {
             return;
         }
+        checkpointer.stop();
         writeLock.lock();
         try {
             closed = true;
@@ -1405,6 +1410,7 @@ public final class Catalog implements AutoCloseable {
 
     private void closeQuietly() {
         closed = true;
+        checkpointer.stop();
         for (Connection c; (c = idleReaders.poll()) != null; ) {
             try {
                 c.close();
@@ -1451,6 +1457,7 @@ public final class Catalog implements AutoCloseable {
                     exec(writer, "BEGIN IMMEDIATE");
                     T r = work.run(writer);
                     exec(writer, "COMMIT");
+                    checkpointer.nudge();
                     return r;
                 } finally {
                     if (durable) {

@@ -24,6 +24,9 @@ final class Schema {
     /** Resource names of the migrations, index i = version i+1. */
     static final List<String> MIGRATIONS = List.of("001-initial.sql", "002-copy-log.sql");
 
+    /** WAL pages after which the writer checkpoints itself: 16384 = 64 MiB at 4 KiB pages (see Checkpointer). */
+    static final int WRITER_AUTOCHECKPOINT_PAGES = 16_384;
+
     private Schema() {}
 
     static Connection connect(Path file, int cacheMib, SQLiteConfig.TransactionMode mode) throws SQLException {
@@ -72,9 +75,9 @@ final class Schema {
                 // NORMAL in WAL: a commit survives an application crash (the WAL is in the OS); a power loss
                 // may drop the last commits but never corrupts. markComplete commits with FULL.
                 st.execute("PRAGMA synchronous = NORMAL");
-                // Checkpoint every 16 MiB of WAL instead of 4 MiB: a batch of ingest dirties pages all over the
-                // indexes, and fewer, larger checkpoints write each hot page once instead of several times.
-                st.execute("PRAGMA wal_autocheckpoint = 4096");
+                // Checkpoints run on the Checkpointer's thread; the writer checkpoints itself only past 64 MiB of
+                // WAL (the background thread fell behind, or a long read pins the WAL).
+                st.execute("PRAGMA wal_autocheckpoint = " + WRITER_AUTOCHECKPOINT_PAGES);
             }
             migrate(con, file, have, target);
             return con;
