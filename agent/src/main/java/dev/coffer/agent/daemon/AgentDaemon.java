@@ -15,13 +15,11 @@ import dev.coffer.agent.discovery.DiscoveryException;
 import dev.coffer.agent.discovery.VirtualMachine;
 import dev.coffer.agent.flr.FileRestore;
 import dev.coffer.agent.flr.Selection;
-import dev.coffer.agent.load.DeviceResolver;
-import dev.coffer.agent.load.DeviceSet;
+import dev.coffer.agent.load.DatastoresProbe;
 import dev.coffer.agent.load.IoGovernor;
 import dev.coffer.agent.load.IoGovernorOptions;
 import dev.coffer.agent.load.IoScheduler;
 import dev.coffer.agent.load.MonotonicClock;
-import dev.coffer.agent.load.ProcLoadProbe;
 import dev.coffer.agent.pit.LiveSource;
 import dev.coffer.agent.pit.PointInTime;
 import dev.coffer.agent.pit.ReflinkCloneSource;
@@ -103,6 +101,7 @@ public final class AgentDaemon implements AutoCloseable {
     private Triggers triggers;
     private ApiServer api;
     private IoGovernor governor;
+    private volatile DatastoresProbe probe;
     private IoScheduler ioScheduler;
     private Thread dispatcher;
     private volatile boolean running;
@@ -241,21 +240,46 @@ public final class AgentDaemon implements AutoCloseable {
         return lastRun;
     }
 
+    /**
+     * Starts the one load governor over the devices under every configured datastore (their union:
+     * the datastores share the controller's disks and one read budget). Without any block device
+     * (tmpfs, NFS) it follows PSI only; when even that cannot start, backups run without load feedback.
+     */
     private void startGovernor() {
         if (config.datastores().isEmpty()) {
             return;
         }
         try {
-            DeviceSet devs = DeviceResolver.system().resolve(config.datastores().get(0).path());
             MonotonicClock mc = MonotonicClock.system();
-            governor = new IoGovernor(IoGovernorOptions.defaults(), ProcLoadProbe.forDevices(devs, mc), mc);
+            probe = DatastoresProbe.system(mc);
+            logWatch(probe.watch(datastorePaths(config)));
+            governor = new IoGovernor(IoGovernorOptions.defaults(), probe, mc);
             governor.setCapBytesPerSecond(config.limits().maxReadBytesPerSecond());
             governor.start();
             ioScheduler = new IoScheduler(governor);
         } catch (IOException | RuntimeException | LinkageError e) {
             log.warn("load governor unavailable error=\"{}\" (backups run without load feedback)", e.toString());
             governor = null;
+            probe = null;
         }
+    }
+
+    private static List<Path> datastorePaths(AgentConfig cfg) {
+        return cfg.datastores().stream().map(AgentConfig.Datastore::path).toList();
+    }
+
+    private static void logWatch(DatastoresProbe.Watch w) {
+        log.info("load governor watches devices={} datastores={}{}", w.devices().stream().map(d -> d.name()).toList(),
+                w.sets().size(), w.psiOnly() ? " mode=psi-only" : "");
+        for (String f : w.failures()) {
+            log.warn("load governor cannot watch datastore error=\"{}\" (its devices are not watched)", f);
+        }
+    }
+
+    /** What the load governor watches now, or null without one. */
+    public DatastoresProbe.Watch governorWatch() {
+        DatastoresProbe p = probe;
+        return p == null ? null : p.watching();
     }
 
     /** Stops every component in reverse order; running jobs are cancelled and run again at the next start. */
@@ -417,6 +441,12 @@ public final class AgentDaemon implements AutoCloseable {
         config = next;
         if (governor != null) {
             governor.setCapBytesPerSecond(next.limits().maxReadBytesPerSecond());
+            // resolved again even when the paths did not change: a datastore may have been remounted
+            try {
+                logWatch(probe.watch(datastorePaths(next)));
+            } catch (IOException e) {
+                log.warn("load governor keeps its devices error=\"{}\"", e.getMessage());
+            }
         }
         totals.reloads.incrementAndGet();
         log.info("reloaded config={} datastores={} policies={}", configFile, next.datastores().size(),
@@ -1283,6 +1313,12 @@ public final class AgentDaemon implements AutoCloseable {
             g.put("capBytesPerSecond", governor.capBytesPerSecond());
             g.put("paused", governor.paused());
             g.put("foregroundActive", governor.foregroundActive());
+            DatastoresProbe.Watch w = governorWatch();
+            if (w != null) {
+                g.put("devices", w.devices().stream().map(dev -> dev.name()).toList());
+                g.put("psiOnly", w.psiOnly());
+                g.put("unresolved", w.failures());
+            }
             if (d != null) {
                 g.put("action", d.action().name().toLowerCase(Locale.ROOT));
                 g.put("reason", d.reason());
