@@ -183,6 +183,14 @@ final class ApiRoutes {
                     body = startRestore(json(r));
                     status = HttpResponseStatus.ACCEPTED;
                 }
+                case "verify" -> {
+                    requireMethod(r, "POST");
+                    if (r.body().length > 0) {
+                        known(json(r));
+                    }
+                    body = daemon.requestVerify().view();
+                    status = HttpResponseStatus.ACCEPTED;
+                }
                 case "reload" -> {
                     requireMethod(r, "POST");
                     body = reload();

@@ -25,6 +25,7 @@ import dev.coffer.agent.pit.PointInTime;
 import dev.coffer.agent.pit.ReflinkCloneSource;
 import dev.coffer.agent.pit.StorageSnapshotSource;
 import dev.coffer.agent.pit.VmSnapshotSource;
+import dev.coffer.agent.cli.VerifyCommand;
 import dev.coffer.agent.flr.RestoreCommand;
 import dev.coffer.agent.rebuild.DiskExport;
 import dev.coffer.agent.rebuild.DiskLayout;
@@ -747,6 +748,49 @@ public final class AgentDaemon implements AutoCloseable {
     }
 
     /**
+     * A verify asked for on the socket: re-reads and re-hashes everything the catalog's backups
+     * reference at the destination (an embedded store verifies its packs in place) and names the
+     * backups and files any damage touches. Runs beside the backups like a restore; not kept across restarts.
+     */
+    public Job requestVerify() {
+        long seq = restoreSeq.incrementAndGet();
+        Job j = new Job("v-" + seq, -seq, new Job.Spec(Job.Kind.VERIFY, null, null, null, "api", null, 10, null, null,
+                null), clock.instant());
+        synchronized (queueLock) {
+            jobs.put(j.id(), j);
+            trimLocked();
+            queueLock.notifyAll();
+        }
+        log.info("job queued job={} verify", j.id());
+        return j;
+    }
+
+    private void runVerify(Job job) {
+        try {
+            Destination dest = destination();
+            log.info("job start job={} verify destination={}", job.id(), Destinations.name(config.destination()));
+            long t0 = System.nanoTime();
+            Map<String, Object> res = new LinkedHashMap<>(VerifyCommand.verify(catalog, dest));
+            int damaged = ((Number) res.get("damagedBlocks")).intValue();
+            Job.State end = damaged == 0 ? Job.State.COMPLETE : Job.State.FAILED;
+            job.ended(end, clock.instant(), damaged == 0 ? null : damaged + " damaged blocks", 0, res);
+            if (damaged == 0) {
+                log.info("job end job={} verify state=complete blocks={} seconds={}", job.id(), res.get("blocksChecked"),
+                        (System.nanoTime() - t0) / 1_000_000 / 1000.0);
+            } else {
+                log.error("job end job={} verify state=failed blocks={} damaged={}", job.id(), res.get("blocksChecked"),
+                        damaged);
+            }
+        } catch (IOException | RuntimeException e) {
+            job.ended(Job.State.FAILED, clock.instant(), String.valueOf(e.getMessage()), 0, Map.of());
+            log.error("job end job={} verify state=failed error=\"{}\"", job.id(), e.getMessage());
+        } catch (InterruptedException e) {
+            job.ended(Job.State.CANCELLED, clock.instant(), "the agent stopped", 0, Map.of());
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
      * The disk of backup {@code b} named by its slot ({@code scsi0:0}) or by its index in the order
      * {@code GET /v1/backups/{id}} lists them; an error naming the disks it has otherwise.
      */
@@ -838,7 +882,8 @@ public final class AgentDaemon implements AutoCloseable {
             if (nb != null && nb.isAfter(now)) {
                 continue;
             }
-            if (j.spec().kind() == Job.Kind.RESTORE && !restoreSlot || j.spec().kind() == Job.Kind.BACKUP && !backupSlot) {
+            // restores and verifies share the slots beside the backups
+            if (j.spec().kind() != Job.Kind.BACKUP && !restoreSlot || j.spec().kind() == Job.Kind.BACKUP && !backupSlot) {
                 continue;
             }
             if (j.spec().kind() == Job.Kind.BACKUP) {
@@ -865,10 +910,10 @@ public final class AgentDaemon implements AutoCloseable {
 
     private void runJob(Job job) {
         try {
-            if (job.spec().kind() == Job.Kind.BACKUP) {
-                runBackup(job);
-            } else {
-                runRestore(job);
+            switch (job.spec().kind()) {
+                case BACKUP -> runBackup(job);
+                case RESTORE -> runRestore(job);
+                case VERIFY -> runVerify(job);
             }
         } catch (RuntimeException | Error e) {
             log.error("job crashed job={} error=\"{}\"", job.id(), e.toString(), e);

@@ -9,12 +9,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One unit of work of the daemon: a backup of one VM for one policy, or a file restore, with its
+ * One unit of work of the daemon: a backup of one VM for one policy, a restore, or a verify of the
+ * stored data, with its
  * state and live progress. State changes happen under the job's monitor; the counters are atomic.
  */
 public final class Job {
     /** What the job does. */
-    public enum Kind { BACKUP, RESTORE }
+    public enum Kind { BACKUP, RESTORE, VERIFY }
 
     /** Where the job is in its life. Terminal: COMPLETE, PARTIAL, FAILED, CANCELLED, SKIPPED. */
     public enum State {

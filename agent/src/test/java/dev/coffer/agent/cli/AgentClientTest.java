@@ -140,7 +140,7 @@ class AgentClientTest {
             List.of("find", "*.csv"), List.of("find", "*.txt", "--json", "--backup", "latest"),
             List.of("find", "--regex", "Reports/.*", "--limit", "1"), List.of("find", "module0*", "--backup", "winvm@2"),
             List.of("history", "/Documents/hello.txt"), List.of("history", "1:/Documents/Reports/q1.csv", "--json"),
-            List.of("diff", "1", "2"), List.of("diff", "1", "latest", "--json"),
+            List.of("diff", "1", "2"), List.of("diff", "1", "latest", "--json"), List.of("verify"), List.of("verify", "--json"),
             // errors: the same one line and exit code
             List.of("ls", "77:/"), List.of("ls", "latest:/nope"), List.of("diff", "1", "zz"), List.of("backups", "--vm", "nobody"));
 
@@ -163,6 +163,9 @@ class AgentClientTest {
         }
         assertThat(failures).isEqualTo(4);
         assertThat(coffer("ls", "latest:/Documents", "--socket", fx.socket.toString()).out()).contains("hello.txt", "Reports");
+        assertThat(coffer("verify", "--config", fx.config.toString()).out()).matches("checked [0-9,]+ blocks: all intact\\n");
+        assertThat(daemon.jobs()).filteredOn(j -> j.spec().kind() == Job.Kind.VERIFY).isNotEmpty()
+                .allMatch(j -> j.state() == Job.State.COMPLETE);
     }
 
     @Test
