@@ -268,6 +268,31 @@ class AgentClientTest {
         assertThat(Files.size(dir.resolve("disk-agent/d.raw"))).isEqualTo(Files.size(raw));
     }
 
+    @Test
+    void diskToStdout_throughTheAgent_streamsTheImage() throws Exception {
+        Path local = dir.resolve("stdout-local.raw");
+        Run l = coffer("restore", "latest", "--disk", "scsi0:0", "--to", local.toString(), "--config", fx.config.toString(),
+                "--local");
+        assertThat(l.rc()).as(l.err()).isEqualTo(ExitCodes.OK);
+        for (String format : List.of("raw", "vmdk")) {
+            // a child JVM: --to - writes to the process's own stdout
+            Path out = dir.resolve("stdout." + format);
+            Path err = dir.resolve("stdout." + format + ".err");
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                    System.getProperty("java.class.path"), Main.class.getName(), "restore", "latest", "--disk", "scsi0:0",
+                    "--format", format, "--to", "-", "--socket", fx.socket.toString())
+                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(Files.readString(err)).isZero();
+            Path raw = out;
+            if (format.equals("vmdk")) {
+                raw = dir.resolve("stdout-vmdk.raw");
+                Fixtures.run("qemu-img", "convert", "-f", "vmdk", "-O", "raw", out.toString(), raw.toString());
+            }
+            assertThat(Fixtures.md5(raw)).as(format).isEqualTo(Fixtures.md5(local));
+        }
+    }
+
     /** Relative path → MD5 of every regular file under {@code root}. */
     static Map<String, String> tree(Path root) throws Exception {
         Map<String, String> m = new TreeMap<>();
