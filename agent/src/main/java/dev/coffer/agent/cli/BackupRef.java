@@ -115,6 +115,24 @@ public record BackupRef(BackupInfo backup, VolumeInfo volume, String path) {
                 + "); pick one with --volume");
     }
 
+    /**
+     * The disk of backup {@code b} named by its slot ({@code scsi0:0}) or by its index in the order the
+     * catalog (and {@code GET /v1/backups/{id}}) lists them; an error naming the disks it has otherwise.
+     */
+    public static DiskInfo disk(Catalog catalog, BackupInfo b, String name) throws IOException {
+        List<DiskInfo> disks = catalog.disks(b.vmId());
+        for (DiskInfo d : disks) {
+            if (d.slot().equals(name)) {
+                return d;
+            }
+        }
+        if (name.matches("\\d{1,9}") && Integer.parseInt(name) < disks.size()) {
+            return disks.get(Integer.parseInt(name));
+        }
+        throw new IOException("backup " + b.id() + " has no disk " + name + " (it has "
+                + String.join(", ", disks.stream().map(DiskInfo::slot).toList()) + ")");
+    }
+
     /** Collapses duplicate and trailing slashes; refuses '.' and '..' components. */
     static String normalise(String path) throws IOException {
         StringBuilder sb = new StringBuilder();

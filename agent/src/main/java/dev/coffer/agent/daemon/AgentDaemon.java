@@ -732,7 +732,8 @@ public final class AgentDaemon implements AutoCloseable {
                 path = path.substring(0, colon);
             }
             if (catalog.stat(ref.backup().id(), ref.volume().id(), path).isEmpty()) {
-                throw new IOException("no " + path + " in backup " + ref.backup().id());
+                // worded as the restore's own selection words it (coffer restore prints the same)
+                throw new IOException("no " + ref.path() + " in backup " + ref.backup().id());
             }
         }
         long seq = restoreSeq.incrementAndGet();
@@ -795,20 +796,7 @@ public final class AgentDaemon implements AutoCloseable {
      * {@code GET /v1/backups/{id}} lists them; an error naming the disks it has otherwise.
      */
     public DiskInfo disk(BackupInfo b, String name) throws IOException {
-        List<DiskInfo> disks = catalog.disks(b.vmId());
-        if (name.matches("\\d{1,9}")) {
-            int i = Integer.parseInt(name);
-            if (i < disks.size()) {
-                return disks.get(i);
-            }
-        }
-        for (DiskInfo d : disks) {
-            if (d.slot().equals(name)) {
-                return d;
-            }
-        }
-        throw new IOException("backup " + b.id() + " has no disk " + name + " (it has "
-                + String.join(", ", disks.stream().map(DiskInfo::slot).toList()) + ")");
+        return BackupRef.disk(catalog, b, name);
     }
 
     private void trimLocked() {

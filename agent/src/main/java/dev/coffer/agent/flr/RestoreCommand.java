@@ -72,7 +72,7 @@ public final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--volume", paramLabel = "SLOT/PARTITION", description = "The volume, when the backup has several.")
     String volume;
 
-    @Option(names = "--disk", paramLabel = "SLOT", description = "Rebuild this whole disk (raw) instead of files.")
+    @Option(names = "--disk", paramLabel = "SLOT", description = "Rebuild this whole disk instead of files: its slot (scsi0:0) or index.")
     String disk;
 
     @Option(names = "--format", paramLabel = "raw|vmdk", defaultValue = "raw",
@@ -245,8 +245,7 @@ public final class RestoreCommand implements Callable<Integer> {
 
     private int restoreDisk(Session s) throws IOException {
         var b = BackupRef.named(s.catalog(), what, vm);
-        DiskInfo d = s.catalog().disks(b.vmId()).stream().filter(x -> x.slot().equals(disk)).findFirst()
-                .orElseThrow(() -> new IOException("backup " + b.id() + " has no disk " + disk));
+        DiskInfo d = BackupRef.disk(s.catalog(), b, disk);
         long n;
         boolean toStdout = to.equals("-");
         String fmt = diskFormat();

@@ -189,7 +189,10 @@ class AgentClientTest {
                 List.of("restore", "latest:/Documents/hello.txt:Zone.Identifier", "--json"),
                 List.of("restore", "latest:/Documents/hello.txt"),
                 List.of("restore", "latest:/Documents/hello.txt", "--json"),
-                List.of("restore", "latest:/Documents/none.txt"));
+                List.of("restore", "latest:/Documents/none.txt"),
+                List.of("restore", "latest:/Documents/none.txt:stream"),
+                List.of("restore", "latest", "--disk", "ide1:0"),
+                List.of("restore", "latest:/Documents", "--existing", "merge"));
         Path a = dir.resolve("restored-by-agent");
         Path l = dir.resolve("restored-locally");
         for (List<String> r : restores) {
