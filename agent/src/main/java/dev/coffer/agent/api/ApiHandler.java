@@ -74,6 +74,12 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (streaming != null) {
+            // a request pipelined behind an image stream cannot be answered in between its chunks
+            log.debug("request during an image stream; closing uri=\"{}\"", req.uri());
+            ctx.close();
+            return;
+        }
         RequestTimeout rt = ctx.pipeline().get(RequestTimeout.class);
         if (rt != null) {
             rt.requestComplete();
@@ -171,6 +177,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("api connection error error=\"{}\"", cause.toString());
+        if (streaming != null) {
+            ctx.close(); // an error answer cannot go in the middle of a stream; the export sees the close
+            return;
+        }
         if (ctx.channel().isActive()) {
             sendError(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request: " + cause.getMessage(), false);
         }

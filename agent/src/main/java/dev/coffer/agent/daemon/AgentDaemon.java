@@ -1233,6 +1233,7 @@ public final class AgentDaemon implements AutoCloseable {
         res.put("backup", ref.backup().id());
         res.put("bytesTotal", job.restoreTotal);
         res.putAll(RestoreCommand.summary(r));
+        limitResults(res);
         res.put("errors", r.outcomes().stream().filter(o -> !o.ok()).map(FileRestore.Outcome::error).limit(100).toList());
         Job.State end = r.failed() == 0 ? Job.State.COMPLETE : r.failed() == r.outcomes().size()
                 ? Job.State.FAILED : Job.State.PARTIAL;
@@ -1241,6 +1242,45 @@ public final class AgentDaemon implements AutoCloseable {
                 + " files failed", ref.backup().id(), res);
         log.info("job end job={} restore=\"{}\" state={} files={} failed={} written={} seconds={}", job.id(),
                 req.display(), end.json(), r.outcomes().size(), r.failed(), r.bytesWritten(), r.elapsed().toMillis() / 1000.0);
+    }
+
+    /**
+     * Per-file results a finished restore job keeps: 10,000 (a few MB; the daemon keeps up to
+     * {@link #MAX_FINISHED} jobs). Beyond that the failed and renamed ones are kept first, then the
+     * rest in name order, and {@code resultsOmitted} says how many were left out.
+     */
+    static final int MAX_RESULTS = 10_000;
+
+    @SuppressWarnings("unchecked")
+    static void limitResults(Map<String, Object> res) {
+        List<Map<String, Object>> all = (List<Map<String, Object>>) res.get("results");
+        if (all.size() <= MAX_RESULTS) {
+            return;
+        }
+        List<Map<String, Object>> kept = new ArrayList<>();
+        for (Map<String, Object> m : all) {
+            if (kept.size() < MAX_RESULTS && (!Boolean.TRUE.equals(m.get("ok")) || "renamed".equals(m.get("outcome")))) {
+                kept.add(m);
+            }
+        }
+        Set<Map<String, Object>> chosen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        chosen.addAll(kept);
+        for (Map<String, Object> m : all) {
+            if (kept.size() >= MAX_RESULTS) {
+                break;
+            }
+            if (!chosen.contains(m)) {
+                kept.add(m);
+            }
+        }
+        kept.sort(java.util.Comparator.comparing(m -> String.valueOf(m.get("file"))));
+        res.put("results", kept);
+        res.put("resultsOmitted", all.size() - kept.size());
+        List<String> renamed = (List<String>) res.get("renamed");
+        if (renamed.size() > MAX_RESULTS) {
+            res.put("renamed", new ArrayList<>(renamed.subList(0, MAX_RESULTS)));
+            res.put("renamedOmitted", renamed.size() - MAX_RESULTS);
+        }
     }
 
     private void restoreDisk(Job job, RestoreRequest req, Destination dest) throws IOException {

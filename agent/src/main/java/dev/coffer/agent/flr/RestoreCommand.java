@@ -341,6 +341,11 @@ public final class RestoreCommand implements Callable<Integer> {
         for (String k : keys) {
             o.set(k, summary.get(k));
         }
+        for (String k : List.of("resultsOmitted", "renamedOmitted")) {
+            if (summary.has(k)) {
+                o.set(k, summary.get(k)); // the agent keeps 10,000 per-file results of a restore
+            }
+        }
         Json.print(spec.commandLine().getOut(), o);
     }
 
@@ -385,6 +390,9 @@ public final class RestoreCommand implements Callable<Integer> {
         }
         for (JsonNode n : m.path("renamed")) {
             out.println("  renamed " + n.asText());
+        }
+        if (m.has("resultsOmitted") || m.has("renamedOmitted")) {
+            out.printf("  (the agent kept the results of %d files: failed and renamed ones first)%n", m.path("results").size());
         }
         out.flush();
     }
