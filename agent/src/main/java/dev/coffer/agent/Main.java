@@ -12,6 +12,7 @@ public final class Main {
 
     public static void main(String[] args) {
         SqliteNative.useCachedCopy();
+        Warmup.start(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

@@ -1,0 +1,81 @@
+package dev.coffer.agent;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Set;
+
+/**
+ * One-time work a command will need, done on a second thread while the main thread parses the
+ * command line and opens files, so that a short command does not pay for it in sequence on one core.
+ *
+ * <ul>
+ *   <li>Commands that open a catalog or a store: sqlite-jdbc's native library is loaded and its
+ *       configuration class initialised (it builds a locale-aware date formatter, ~20 ms), and the
+ *       JSON mapper every such command prints through is built (~50 ms of class loading).</li>
+ *   <li>Commands that hash content (restore, backup, demo, the restore target): SHA-256 is run until
+ *       the JIT has compiled it with the CPU's SHA instructions. Until then a restore's first ~10 MiB
+ *       are hashed in the interpreter at ~7 ms/MiB instead of ~0.7 ms/MiB (measured in
+ *       {@code docs/performance.md}, "Restoring one file"). The loop stops as soon as a 1 MiB digest
+ *       runs at compiled speed, and after at most {@link #MAX_WARMUP_MIB} MiB either way.</li>
+ * </ul>
+ *
+ * <p>Nothing here is required: a failure is ignored, and the real work initialises whatever the
+ * warm-up did not reach (the JVM makes class initialisation wait rather than run twice).
+ */
+final class Warmup {
+    /** Upper bound of the SHA-256 warm-up: 64 MiB, ~0.5 s of interpreted hashing at worst. */
+    static final int MAX_WARMUP_MIB = 64;
+    /** A 1 MiB digest faster than this ran compiled (interpreted: ~7 ms; compiled with SHA-NI: ~0.7 ms). */
+    private static final long COMPILED_NANOS_PER_MIB = 2_000_000;
+    private static final Set<String> NO_CATALOG = Set.of("fs", "image", "cds-train", "target", "--help", "-h",
+            "--version", "-V", "help");
+    private static final Set<String> HASHING = Set.of("restore", "backup", "demo", "target", "agent");
+
+    private Warmup() {}
+
+    /** Starts the warm-up a command line needs on a daemon thread (nothing for an empty line). */
+    static void start(String[] args) {
+        if (args.length == 0) {
+            return;
+        }
+        boolean catalog = !NO_CATALOG.contains(args[0]);
+        boolean hashing = HASHING.contains(args[0]);
+        if (!catalog && !hashing) {
+            return;
+        }
+        Thread t = new Thread(() -> run(catalog, hashing), "coffer-warmup");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static void run(boolean catalog, boolean hashing) {
+        try {
+            if (catalog) {
+                org.sqlite.SQLiteJDBCLoader.initialize();
+                new org.sqlite.SQLiteConfig();
+                // every catalog command prints through Jackson (tables are built from the JSON form)
+                Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
+            }
+            if (hashing) {
+                warmSha256();
+            }
+        } catch (Exception | LinkageError e) {
+            // the command initialises what it needs itself
+        }
+    }
+
+    /** Hashes 1 MiB at a time until one digest runs at compiled speed; returns the MiB hashed. */
+    static int warmSha256() throws NoSuchAlgorithmException {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[1 << 20];
+        for (int mib = 1; mib <= MAX_WARMUP_MIB; mib++) {
+            long t0 = System.nanoTime();
+            md.update(buf);
+            md.digest();
+            if (System.nanoTime() - t0 < COMPILED_NANOS_PER_MIB) {
+                return mib;
+            }
+        }
+        return MAX_WARMUP_MIB;
+    }
+}
