@@ -705,60 +705,122 @@ public final class Catalog implements AutoCloseable {
             if (dir.isEmpty()) {
                 return new Page<Entry>(List.of(), offset, 0);
             }
-            // count from the covering index version_path alone, then fetch and sort the page
+            // A page covering most of the directory fetches full rows unsorted in one pass and sorts them here in
+            // SQLite's own order (nocaseThenBinary): SQLite's NOCASE sort of ~10,000 joined rows plus a second
+            // fetch by id cost 2.5x as much. A small page (or a huge directory) lets SQLite's top-N sorter order
+            // narrow (id, name) rows, then fetches the page's rows alone (docs/perf/catalog.md).
+            long dirId = dir.getAsLong();
             long total = queryLong(con, "SELECT count(*) FROM version v WHERE v.dir_id = ? AND v.valid_from <= ?"
-                    + " AND (v.valid_to IS NULL OR v.valid_to > ?)", dir.getAsLong(), backupId, backupId);
-            // Sort narrow (id, name) rows, then fetch the full rows of the page alone: sorting full rows
-            // carried every column through SQLite's sorter, and a page of 100 paid for all 10,000.
-            List<long[]> ids = new ArrayList<>();
-            List<String> names = new ArrayList<>();
-            try (PreparedStatement ps = con.prepareStatement("SELECT v.id, n.name FROM version v"
-                    + " JOIN name n ON n.id = v.name_id"
-                    + " WHERE v.dir_id = ? AND v.valid_from <= ? AND (v.valid_to IS NULL OR v.valid_to > ?)"
-                    + " ORDER BY n.name COLLATE NOCASE, n.name LIMIT ? OFFSET ?")) {
-                ps.setLong(1, dir.getAsLong());
+                    + " AND (v.valid_to IS NULL OR v.valid_to > ?)", dirId, backupId, backupId);
+            boolean wide = (long) limit * 2 >= total - offset && total <= listJavaSortMax;
+            List<Entry> page;
+            String cond = " FROM version v JOIN name n ON n.id = v.name_id"
+                    + " WHERE v.dir_id = ? AND v.valid_from <= ? AND (v.valid_to IS NULL OR v.valid_to > ?)";
+            try (PreparedStatement ps = con.prepareStatement("SELECT v.id, n.name" + (wide ? ", " + LIST_COLUMNS : "")
+                    + cond + (wide ? "" : " ORDER BY n.name COLLATE NOCASE, n.name LIMIT ? OFFSET ?"))) {
+                ps.setLong(1, dirId);
                 ps.setLong(2, backupId);
                 ps.setLong(3, backupId);
-                ps.setInt(4, limit);
-                ps.setInt(5, offset);
+                if (!wide) {
+                    ps.setInt(4, limit);
+                    ps.setInt(5, offset);
+                }
+                List<Entry> rows = new ArrayList<>((int) Math.min(total, wide ? listJavaSortMax : limit));
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        ids.add(new long[] {rs.getLong(1)});
-                        names.add(rs.getString(2));
+                        String name = rs.getString(2);
+                        rows.add(wide ? listEntry(rs, 3, rs.getLong(1), volumeId, dirPath, name)
+                                : new Entry(rs.getLong(1), volumeId, null, name, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
                     }
                 }
+                if (wide) {
+                    rows.sort((a, b) -> nocaseThenBinary(a.name(), b.name()));
+                    page = rows.subList(Math.min(offset, rows.size()), (int) Math.min(rows.size(), (long) offset + limit));
+                } else {
+                    page = rows;
+                }
+            }
+            if (wide) {
+                return new Page<>(new ArrayList<>(page), offset, total);
             }
             Map<Long, Entry> byId = new HashMap<>();
             StringBuilder json = new StringBuilder("[");
-            for (long[] id : ids) {
-                json.append(json.length() == 1 ? "" : ",").append(id[0]);
+            for (Entry e : page) {
+                json.append(json.length() == 1 ? "" : ",").append(e.versionId());
             }
             json.append(']');
-            try (PreparedStatement ps = con.prepareStatement("SELECT v.id, v.kind, v.size, v.mft_record, v.mft_sequence,"
-                    + " v.parent_record, v.created_ns, v.modified_ns, v.changed_ns, v.accessed_ns, v.attributes,"
-                    + " v.fingerprint, v.valid_from, v.valid_to FROM version v"
+            try (PreparedStatement ps = con.prepareStatement("SELECT v.id, " + LIST_COLUMNS + " FROM version v"
                     + " WHERE v.id IN (SELECT value FROM json_each(?))")) {
                 ps.setString(1, json.toString());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        byId.put(rs.getLong(1), new Entry(rs.getLong(1), volumeId, null, null,
-                                FileKind.ofCode(rs.getInt(2)), rs.getLong(3), rs.getLong(4), rs.getInt(5),
-                                rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getLong(10),
-                                rs.getInt(11), rs.getLong(12), rs.getLong(13), rs.getLong(14)));
+                        byId.put(rs.getLong(1), listEntry(rs, 2, rs.getLong(1), volumeId, dirPath, null));
                     }
                 }
             }
-            List<Entry> items = new ArrayList<>(ids.size());
-            for (int i = 0; i < ids.size(); i++) {
-                Entry e = byId.get(ids.get(i)[0]);
-                String name = names.get(i);
-                items.add(new Entry(e.versionId(), volumeId, Paths2.join(dirPath, name), name, e.kind(), e.size(),
-                        e.mftRecord(), e.mftSequence(), e.parentRecord(), e.createdNanos(), e.modifiedNanos(),
+            List<Entry> items = new ArrayList<>(page.size());
+            for (Entry stub : page) {
+                Entry e = byId.get(stub.versionId());
+                items.add(new Entry(e.versionId(), volumeId, Paths2.join(dirPath, stub.name()), stub.name(), e.kind(),
+                        e.size(), e.mftRecord(), e.mftSequence(), e.parentRecord(), e.createdNanos(), e.modifiedNanos(),
                         e.mftChangedNanos(), e.accessedNanos(), e.attributes(), e.fingerprint(), e.validFrom(),
                         e.validTo()));
             }
             return new Page<>(items, offset, total);
         });
+    }
+
+    /**
+     * Largest directory {@link #list} sorts in the heap: 200,000 entries (~40 MiB of narrow rows); a larger one
+     * is sorted by SQLite (top-N of the page), slower but bounded.
+     */
+    static final int LIST_JAVA_SORT_MAX = 200_000;
+    /** {@link #LIST_JAVA_SORT_MAX}; tests lower it to exercise the SQLite-sorted path. */
+    volatile int listJavaSortMax = LIST_JAVA_SORT_MAX;
+
+    /** The version columns {@link #listEntry} reads, in order. */
+    private static final String LIST_COLUMNS = "v.kind, v.size, v.mft_record, v.mft_sequence, v.parent_record,"
+            + " v.created_ns, v.modified_ns, v.changed_ns, v.accessed_ns, v.attributes, v.fingerprint, v.valid_from,"
+            + " v.valid_to";
+
+    /** An entry from {@link #LIST_COLUMNS} starting at column {@code at}; path null when {@code name} is. */
+    private static Entry listEntry(ResultSet rs, int at, long id, long volumeId, String dirPath, String name)
+            throws SQLException {
+        return new Entry(id, volumeId, name == null ? null : Paths2.join(dirPath, name), name,
+                FileKind.ofCode(rs.getInt(at)), rs.getLong(at + 1), rs.getLong(at + 2), rs.getInt(at + 3),
+                rs.getLong(at + 4), rs.getLong(at + 5), rs.getLong(at + 6), rs.getLong(at + 7), rs.getLong(at + 8),
+                rs.getInt(at + 9), rs.getLong(at + 10), rs.getLong(at + 11), rs.getLong(at + 12));
+    }
+
+    /**
+     * SQLite's {@code ORDER BY x COLLATE NOCASE, x}: code points compared with ASCII letters folded (NOCASE folds
+     * ASCII only), then code point order (= UTF-8 byte order, BINARY); a prefix sorts first.
+     */
+    static int nocaseThenBinary(String a, String b) {
+        int c = compareCodePoints(a, b, true);
+        return c != 0 ? c : compareCodePoints(a, b, false);
+    }
+
+    private static int compareCodePoints(String a, String b, boolean foldAscii) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int x = a.codePointAt(i);
+            int y = b.codePointAt(j);
+            if (foldAscii) {
+                x = x >= 'A' && x <= 'Z' ? x + ('a' - 'A') : x;
+                y = y >= 'A' && y <= 'Z' ? y + ('a' - 'A') : y;
+            }
+            if (x != y) {
+                return Integer.compare(x, y);
+            }
+            i += Character.charCount(x);
+            j += Character.charCount(y);
+        }
+        if (i == a.length()) {
+            return j == b.length() ? 0 : -1;
+        }
+        return 1;
     }
 
     /** A path's entry and streams as of a complete backup, or empty when the path is not in it. */

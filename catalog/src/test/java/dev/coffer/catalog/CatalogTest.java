@@ -133,6 +133,76 @@ class CatalogTest {
     }
 
     @Test
+    void list_sortsExactlyLikeSqliteNocaseThenBinary() throws Exception {
+        List<String> names = new ArrayList<>(List.of("a", "A", "b", "B.txt", "b.txt", "_x", "[y", "Ä", "ä", "é", "E",
+                "e", "z", "Z", "\uD83D\uDE00", "\uFFFD", "\uE000", "a\uD83D\uDE00", "ab", "aB", "Ab", "AB", "a b", "a-b",
+                "ǅ", "ǆ", "Ǆ", "ı", "I", "i", "0", "9", "~", "ß", "SS"));
+        java.util.Random rnd = new java.util.Random(7);
+        String alphabet = "aAbBzZ_-.~0\u00e4\u00c4\u0130\uE000\uFFFD";
+        for (int i = 0; i < 300; i++) {
+            StringBuilder b = new StringBuilder();
+            for (int k = 1 + rnd.nextInt(4); k > 0; k--) {
+                if (rnd.nextInt(10) == 0) {
+                    b.appendCodePoint(0x1F600 + rnd.nextInt(3));
+                } else {
+                    b.append(alphabet.charAt(rnd.nextInt(alphabet.length())));
+                }
+            }
+            if (!names.contains(b.toString()) && !b.toString().equals(".") && !b.toString().equals("..")) {
+                names.add(b.toString());
+            }
+        }
+        // the oracle: SQLite itself
+        List<String> expected = new ArrayList<>();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite::memory:");
+                java.sql.Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE t(x TEXT)");
+            try (java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO t VALUES(?)")) {
+                for (String n : names) {
+                    ps.setString(1, n);
+                    ps.executeUpdate();
+                }
+            }
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT x FROM t ORDER BY x COLLATE NOCASE, x")) {
+                while (rs.next()) {
+                    expected.add(rs.getString(1));
+                }
+            }
+        }
+        long disk2 = cat.disk(vm, "scsi0:1", "/vmfs/volumes/ds1/win10/data.vmdk", List.of("data.vmdk"), 1L << 30);
+        long vol2 = cat.volume(disk2, 1, 1 << 20, 1 << 29, "ntfs", null, 4096);
+        long b = cat.beginBackup(vm, T0, "reflink", "daily");
+        try (FileIngest in = cat.ingest(b, vol2)) {
+            in.add(dir("/", 5));
+            in.add(dir("/d", 6));
+            for (int i = 0; i < names.size(); i++) {
+                in.add(file("/d/" + names.get(i), 100 + i, 1, "x" + i));
+            }
+            in.finish();
+        }
+        cat.markComplete(b, T0);
+        for (int max : new int[] {Catalog.LIST_JAVA_SORT_MAX, 10}) { // heap sort, then SQLite's sorter
+            cat.listJavaSortMax = max;
+            assertThat(names(cat.list(b, vol2, "/d", 0, 1000))).as("max " + max).containsExactlyElementsOf(expected);
+            Page<Entry> page = cat.list(b, vol2, "/d", 17, 5); // a narrow page
+            assertThat(names(page)).containsExactlyElementsOf(expected.subList(17, 22));
+            assertThat(page.total()).isEqualTo(names.size());
+            for (Entry e : page.items()) {
+                assertThat(e).isEqualTo(cat.stat(b, vol2, e.path()).orElseThrow().entry());
+            }
+            assertThat(names(cat.list(b, vol2, "/d", names.size() - 3, 10))).containsExactlyElementsOf(
+                    expected.subList(names.size() - 3, names.size()));
+            assertThat(cat.list(b, vol2, "/d", names.size() + 5, 10).items()).isEmpty();
+        }
+        for (int i = 0; i < expected.size(); i++) {
+            for (int j = 0; j < expected.size(); j++) {
+                assertThat(Integer.signum(Catalog.nocaseThenBinary(expected.get(i), expected.get(j))))
+                        .as(expected.get(i) + " vs " + expected.get(j)).isEqualTo(Integer.signum(Integer.compare(i, j)));
+            }
+        }
+    }
+
+    @Test
     void list_refusesMissingDirectoryFileAndUnqueryableBackups() {
         assertThatThrownBy(() -> cat.list(b1, vol, "/nope", 0, 10)).isInstanceOf(NoSuchPathException.class)
                 .hasMessageContaining("/nope").hasMessageContaining("catalog.db");

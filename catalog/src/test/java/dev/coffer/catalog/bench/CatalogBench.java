@@ -361,11 +361,56 @@ public final class CatalogBench {
             t = System.nanoTime();
             int uses = cat.backupsReferencing(sha).size();
             figure("which backups reference a block", (System.nanoTime() - t) / 1e6, "ms (" + uses + " uses, one run)");
+            treeRestore(cat, vol, last);
             t = System.nanoTime();
             long[] refs = {0};
             cat.forEachReferencedBlock(List.of(last), s -> refs[0]++);
             figure("referenced blocks of latest backup", (System.nanoTime() - t) / 1e3 / 1e3, "ms (" + refs[0] + " blocks, one run)");
 
+    }
+
+    /**
+     * The restore selection: forEachFileUnder over a 10,000-file subtree (median of 3) and over the whole volume
+     * (one run), against stat() + blocks() per file for the first 2,000 files of the subtree.
+     */
+    void treeRestore(Catalog cat, long vol, long last) throws Exception {
+        String sub = "/tree/p1";
+        long[] n = {0, 0};
+        double[] ms = new double[3];
+        for (int i = 0; i < ms.length; i++) {
+            n[0] = 0;
+            n[1] = 0;
+            long t = System.nanoTime();
+            cat.forEachFileUnder(last, vol, sub, f -> {
+                n[0]++;
+                n[1] += f.streams().get(0).blocks().size();
+            });
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        Arrays.sort(ms);
+        figure("forEachFileUnder " + sub, n[0] / (ms[1] / 1e3), "files/s (" + n[0] + " files, " + n[1] + " blocks, "
+                + String.format("%.0f", ms[1]) + " ms)");
+        List<String> paths = new ArrayList<>();
+        cat.forEachFileUnder(last, vol, sub, f -> {
+            if (paths.size() < 2000) {
+                paths.add(f.entry().path());
+            }
+        });
+        long t = System.nanoTime();
+        for (String p : paths) {
+            cat.stat(last, vol, p).orElseThrow().streams().forEach(s -> { });
+            check(!cat.blocks(last, vol, p, "").isEmpty());
+        }
+        double perFile = (System.nanoTime() - t) / 1e9;
+        figure("stat+blocks per file (same subtree)", paths.size() / perFile, "files/s (" + paths.size() + " files)");
+        n[0] = 0;
+        t = System.nanoTime();
+        long c = cpu();
+        cat.forEachFileUnder(last, vol, "/", f -> n[0]++);
+        double all = (System.nanoTime() - t) / 1e9;
+        lastCpuMs = (cpu() - c) / 1e6;
+        figure("forEachFileUnder / (whole volume)", n[0] / all, "files/s (" + n[0] + " files, "
+                + String.format("%.1f", all) + " s, cpu " + String.format("%.1f", lastCpuMs / 1e3) + " s, one run)");
     }
 
     /** Re-times the queries on the catalog of an earlier full run (same --files and --backups). */
