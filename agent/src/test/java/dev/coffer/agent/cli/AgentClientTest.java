@@ -47,6 +47,7 @@ class AgentClientTest {
     static Run agentFirst;
     static Run aloneFirst;
     static Run agentSecond;
+    static Run agentSnapshot;
 
     record Run(int rc, String out, String err) {}
 
@@ -60,6 +61,7 @@ class AgentClientTest {
         Files.writeString(dir.resolve("dest.token"), "dest-token\n");
         Files.writeString(fx.config, "catalog: catalog.db\ndestination:\n  address: 127.0.0.1:" + server.address().getPort()
                 + "\n  token_file: dest.token\n  plaintext: true\ndatastores:\n  - name: ds1\n    path: ds\n"
+                + "    snapshots: \"{datastore}/.snapshot/{snapshot}\"\n"
                 + "query:\n  socket: run/query.sock\ntimezone: UTC\n");
         daemon = new AgentDaemon(fx.config, DaemonOptions.defaults().withPeriods(50, 100), Clock.systemUTC());
         daemon.start();
@@ -69,6 +71,9 @@ class AgentClientTest {
         agentFirst = coffer("backup", vmFolder, "--json", "--config", fx.config.toString());
         aloneFirst = coffer("backup", vmFolder, "--json", "--config", alone.toString());
         agentSecond = coffer("backup", vmFolder, "--config", fx.config.toString());
+        fx.snapshot("s1");
+        agentSnapshot = coffer("backup", vmFolder, "--source", "storage-snapshot", "--snapshot", "s1", "--json",
+                "--config", fx.config.toString());
     }
 
     @AfterAll
@@ -110,7 +115,7 @@ class AgentClientTest {
         assertThat(aloneFirst.rc()).as(aloneFirst.err()).isEqualTo(ExitCodes.OK);
         assertThat(masked(agentFirst.out())).isEqualTo(masked(aloneFirst.out())).contains("\"files\"", "\"bytesRead\"");
         // the agent made it: its job, and the catalog records the API's policy instead of the CLI's "manual"
-        assertThat(daemon.jobs()).filteredOn(j -> j.spec().kind() == Job.Kind.BACKUP).hasSize(2)
+        assertThat(daemon.jobs()).filteredOn(j -> j.spec().kind() == Job.Kind.BACKUP).hasSize(3)
                 .allMatch(j -> j.state() == Job.State.COMPLETE);
         assertThat(coffer("backups", "--json", "--config", fx.config.toString()).out()).contains("\"policy\" : \"api\"")
                 .doesNotContain("manual");
@@ -119,6 +124,14 @@ class AgentClientTest {
         assertThat(agentSecond.out()).startsWith("backup 2 of \"winvm\" complete in ").contains("  disk scsi0:0  ok  winvm.vmdk",
                 "  files ", "  read ", "  new ");
         assertThat(agentSecond.err()).contains("crash-inconsistent");
+        // --source and --snapshot reach the agent: backup 3 read the storage snapshot
+        assertThat(agentSnapshot.rc()).as(agentSnapshot.err()).isEqualTo(ExitCodes.OK);
+        assertThat(agentSnapshot.out()).contains("\"backup\" : 3", "\"consistency\" : \"storage-snapshot\"");
+        assertThat(agentSnapshot.err()).isEmpty();
+        Run bad = coffer("backup", fx.datastore.resolve("winvm").toString(), "--source", "storage-snapshot", "--snapshot",
+                "nope", "--config", fx.config.toString());
+        assertThat(bad.rc()).isEqualTo(ExitCodes.FAILED);
+        assertThat(bad.err()).startsWith("coffer: backup job j-").contains("failed").contains("nope");
     }
 
     @Test
