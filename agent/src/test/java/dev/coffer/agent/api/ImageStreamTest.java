@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -182,6 +183,44 @@ class ImageStreamTest {
         double sentTotal = metric("coffer_image_stream_bytes_total") - sentBefore;
         Thread.sleep(300);
         assertThat(metric("coffer_image_stream_bytes_total") - sentBefore).isEqualTo(sentTotal).isLessThan(capacity / 4.0);
+    }
+
+    @Test
+    void aThirdStream_whileTwoRun_isAnswered503() throws Exception {
+        List<SocketChannel> open = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < ImageStreams.MAX_STREAMS; i++) {
+                SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+                open.add(c);
+                c.connect(UnixDomainSocketAddress.of(fx.socket));
+                c.write(ByteBuffer.wrap(("GET /v1/backups/" + backup + "/disks/0/image HTTP/1.1\r\nHost: x\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII)));
+                assertThat(c.read(ByteBuffer.allocate(4096))).isPositive(); // its head: the export runs and waits for us
+            }
+            assertThat(DaemonFixture.await(Duration.ofSeconds(5), () -> {
+                try {
+                    return metric("coffer_image_streams_active") == ImageStreams.MAX_STREAMS;
+                } catch (Exception e) {
+                    return false;
+                }
+            })).isTrue();
+            ApiClient.Response r = uds.get("/v1/backups/" + backup + "/disks/0/image");
+            assertThat(r.status()).as(r.text()).isEqualTo(503);
+            assertThat(r.json().get("error").asText()).contains("busy");
+        } finally {
+            for (SocketChannel c : open) {
+                c.close();
+            }
+        }
+        assertThat(DaemonFixture.await(Duration.ofSeconds(10), () -> {
+            try {
+                return metric("coffer_image_streams_active") == 0.0;
+            } catch (Exception e) {
+                return false;
+            }
+        })).isTrue();
+        assertThat(uds.download("/v1/backups/" + backup + "/disks/0/image?format=vmdk-stream",
+                java.io.OutputStream.nullOutputStream())).isPositive();
     }
 
     @Test
