@@ -69,6 +69,29 @@ public final class BlockHasher {
         return sha256.digest();
     }
 
+    /**
+     * SHA-256 and CRC-32C of the remaining bytes of {@code parts}, in order, in one pass: each
+     * {@link #STRIPE_BYTES} stripe is read from memory once and is still in cache for the second sum
+     * (the server's check of an upload). Positions are unchanged.
+     *
+     * @param crc receives the bytes (pass a fresh {@link java.util.zip.CRC32C})
+     */
+    byte[] sha256WithCrc(ByteBuffer[] parts, java.util.zip.CRC32C crc) {
+        sha256.reset();
+        for (ByteBuffer part : parts) {
+            ByteBuffer b = part.duplicate();
+            while (b.hasRemaining()) {
+                int n = Math.min(STRIPE_BYTES, b.remaining());
+                ByteBuffer stripe = b.slice(b.position(), n);
+                crc.update(stripe);
+                stripe.rewind();
+                sha256.update(stripe);
+                b.position(b.position() + n);
+            }
+        }
+        return sha256.digest();
+    }
+
     /** SHA-256 of {@code len} bytes of {@code a} from {@code off}. */
     public byte[] sha256(byte[] a, int off, int len) {
         sha256.reset();

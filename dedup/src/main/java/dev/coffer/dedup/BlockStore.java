@@ -382,47 +382,163 @@ public final class BlockStore implements AutoCloseable {
      * @param stored the payload; owned by the store from now on (not copied)
      */
     public CompletableFuture<PutResult> put(byte[] sha256, int rawLength, Codec codec, byte[] stored, int storedLength) {
-        checkSha(sha256);
-        if (closed) {
-            return CompletableFuture.failedFuture(new DedupException(dir + ": store is closed"));
+        if (storedLength < 0 || storedLength > stored.length) {
+            return CompletableFuture.failedFuture(new LimitExceededException("block " + hex(sha256) + ": stored length "
+                    + storedLength + " outside 0.." + stored.length));
         }
-        if (rawLength < 1 || rawLength > PackRecord.MAX_BLOCK_BYTES || storedLength < 1 || storedLength > rawLength
-                || storedLength > stored.length || (codec == Codec.RAW && storedLength != rawLength)) {
-            return CompletableFuture.failedFuture(new LimitExceededException("block " + hex(sha256) + ": lengths raw="
-                    + rawLength + " stored=" + storedLength + " outside 1 <= stored <= raw <= " + PackRecord.MAX_BLOCK_BYTES));
+        return putVerified(sha256, rawLength, codec, new ByteBuffer[] {ByteBuffer.wrap(stored, 0, storedLength)}, () -> { });
+    }
+
+    /**
+     * The network path: stores the remaining bytes of {@code payload}'s parts, in order (the stored form,
+     * heap or direct, e.g. the socket buffers it arrived in), after the full check on the verify pool —
+     * CRC-32C and SHA-256 in one pass for a raw block, decode then SHA-256 for a compressed one — and
+     * compared with {@code sha256}. The index lookup runs there too, so a caller on an event loop never
+     * touches SQLite.
+     *
+     * @param release runs exactly once when the store no longer reads {@code payload} (written, present, or failed)
+     */
+    CompletableFuture<PutResult> putVerified(byte[] sha256, int rawLength, Codec codec, ByteBuffer[] payload, Runnable release) {
+        Runnable once = once(release);
+        ByteBuffer[] view = new ByteBuffer[payload.length];
+        long total = 0;
+        for (int i = 0; i < payload.length; i++) {
+            view[i] = payload[i].duplicate();
+            total += view[i].remaining();
+        }
+        CompletableFuture<PutResult> bad = checkPut(sha256, rawLength, codec, (int) Math.min(Integer.MAX_VALUE, total));
+        if (bad != null) {
+            once.run();
+            return bad;
+        }
+        int storedLength = (int) total;
+        Key k = new Key(sha256.clone());
+        CompletableFuture<PutResult> mine = new CompletableFuture<>();
+        CompletableFuture<PutResult> other = inflight.putIfAbsent(k, mine);
+        if (other != null) {
+            once.run();
+            return other.thenApply(r -> new PutResult(r.rawLength(), r.storedLength(), r.codec(), true));
+        }
+        try {
+            verifyPool.execute(() -> {
+                try {
+                    PutResult present = presentAndTouch(k);
+                    if (present != null) {
+                        inflight.remove(k, mine);
+                        once.run();
+                        mine.complete(present);
+                        return;
+                    }
+                    String where = "upload of " + k;
+                    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                    byte[] sha;
+                    if (codec == Codec.RAW) {
+                        sha = BlockHasher.forThread().sha256WithCrc(view, crc);
+                    } else {
+                        byte[] p = new byte[storedLength];
+                        ByteBuffer pb = ByteBuffer.wrap(p);
+                        for (ByteBuffer v : view) {
+                            pb.put(v.duplicate());
+                        }
+                        crc.update(p, 0, p.length);
+                        byte[] raw = BlockCodecs.decode(codec, p, 0, p.length, rawLength, where);
+                        sha = BlockHasher.forThread().sha256(raw, 0, raw.length);
+                    }
+                    if (!Arrays.equals(sha, k.sha)) {
+                        throw new HashMismatchException(where + ": block SHA-256 expected " + hex(k.sha) + ", found " + hex(sha));
+                    }
+                    PackRecord r = new PackRecord(codec, storedLength, rawLength, k.sha, (int) crc.getValue());
+                    queue.add(new PendingPut(k, r, view, once, mine));
+                } catch (CorruptDataException e) {
+                    inflight.remove(k, mine);
+                    once.run();
+                    mine.completeExceptionally(e instanceof HashMismatchException ? e
+                            : new HashMismatchException("block " + k + ": " + e.getMessage()));
+                } catch (RuntimeException e) {
+                    inflight.remove(k, mine);
+                    once.run();
+                    mine.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            inflight.remove(k, mine);
+            once.run();
+            mine.completeExceptionally(new DedupException(dir + ": store is closed"));
+        }
+        return mine;
+    }
+
+    /**
+     * The embedded path ({@link LocalDestination}): {@code sha256} was computed in this process over
+     * exactly {@code raw}'s remaining bytes, and {@code encoded} is their stored form. Re-hashing those bytes
+     * would prove nothing new, so it is skipped; a compressed form is decoded and compared byte for byte
+     * with {@code raw} (the compressor's output is what gets stored), a raw form is {@code raw} itself.
+     * Runs the index lookup and the checks on the calling thread, then queues the block for the writer.
+     * Reads still verify the SHA-256 (docs/store.md, "Write path").
+     */
+    CompletableFuture<PutResult> putTrusted(byte[] sha256, ByteBuffer raw, BlockCodecs.Encoded encoded) {
+        CompletableFuture<PutResult> bad = checkPut(sha256, encoded.rawLength(), encoded.codec(), encoded.length());
+        if (bad != null) {
+            return bad;
+        }
+        if (encoded.rawLength() != raw.remaining() || (encoded.codec() == Codec.RAW && encoded.length() != raw.remaining())) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("block " + hex(sha256) + ": encoded form of "
+                    + encoded.rawLength() + " raw bytes for a block of " + raw.remaining()));
         }
         Key k = new Key(sha256.clone());
-        PutResult present = presentAndTouch(k);
-        if (present != null) {
-            return CompletableFuture.completedFuture(present);
-        }
         CompletableFuture<PutResult> mine = new CompletableFuture<>();
         CompletableFuture<PutResult> other = inflight.putIfAbsent(k, mine);
         if (other != null) {
             return other.thenApply(r -> new PutResult(r.rawLength(), r.storedLength(), r.codec(), true));
         }
         try {
-            verifyPool.execute(() -> {
-                try {
-                    byte[] payload = storedLength == stored.length ? stored : Arrays.copyOf(stored, storedLength);
-                    PackRecord r = new PackRecord(codec, storedLength, rawLength, k.sha,
-                            PackRecord.crc(payload, 0, storedLength));
-                    checkPayload(r, payload, "upload of " + k, 0, false, true);
-                    queue.add(new PendingPut(k, r, payload, mine));
-                } catch (CorruptDataException e) {
-                    inflight.remove(k, mine);
-                    mine.completeExceptionally(e instanceof HashMismatchException ? e
-                            : new HashMismatchException("block " + k + ": " + e.getMessage()));
-                } catch (RuntimeException e) {
-                    inflight.remove(k, mine);
-                    mine.completeExceptionally(e);
+            PutResult present = presentAndTouch(k);
+            if (present != null) {
+                inflight.remove(k, mine);
+                mine.complete(present);
+                return mine;
+            }
+            ByteBuffer payload = ByteBuffer.wrap(encoded.data(), 0, encoded.length());
+            if (encoded.codec() != Codec.RAW) {
+                String where = "block " + k + " (" + encoded.codec() + ")";
+                byte[] back = BlockCodecs.decode(encoded.codec(), encoded.data(), 0, encoded.length(), encoded.rawLength(), where);
+                if (!ByteBuffer.wrap(back).equals(raw)) {
+                    throw new CorruptDataException(where + ": compressed form does not decode to the block's bytes");
                 }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+            }
+            PackRecord r = new PackRecord(encoded.codec(), encoded.length(), encoded.rawLength(), k.sha, PackRecord.crc(payload));
+            if (closed) {
+                throw new DedupException(dir + ": store is closed");
+            }
+            queue.add(new PendingPut(k, r, new ByteBuffer[] {payload}, () -> { }, mine));
+        } catch (DedupException | RuntimeException e) {
             inflight.remove(k, mine);
-            mine.completeExceptionally(new DedupException(dir + ": store is closed"));
+            mine.completeExceptionally(e);
         }
         return mine;
+    }
+
+    /** Argument checks shared by the put paths: a failed future, or null when the put may go ahead. */
+    private CompletableFuture<PutResult> checkPut(byte[] sha256, int rawLength, Codec codec, int storedLength) {
+        checkSha(sha256);
+        if (closed) {
+            return CompletableFuture.failedFuture(new DedupException(dir + ": store is closed"));
+        }
+        if (rawLength < 1 || rawLength > PackRecord.MAX_BLOCK_BYTES || storedLength < 1 || storedLength > rawLength
+                || (codec == Codec.RAW && storedLength != rawLength)) {
+            return CompletableFuture.failedFuture(new LimitExceededException("block " + hex(sha256) + ": lengths raw="
+                    + rawLength + " stored=" + storedLength + " outside 1 <= stored <= raw <= " + PackRecord.MAX_BLOCK_BYTES));
+        }
+        return null;
+    }
+
+    private static Runnable once(Runnable r) {
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (done.compareAndSet(false, true)) {
+                r.run();
+            }
+        };
     }
 
     /** Compresses {@code raw} with {@code codecs} and stores it (see {@link #put(byte[], int, Codec, byte[], int)}). */
@@ -571,7 +687,9 @@ public final class BlockStore implements AutoCloseable {
 
     // ---------------------------------------------------------------- writer
 
-    private record PendingPut(Key key, PackRecord record, byte[] payload, CompletableFuture<PutResult> future) {}
+    /** A checked block waiting for the writer; {@code release} runs once the payload has been written or dropped. */
+    private record PendingPut(Key key, PackRecord record, ByteBuffer[] payload, Runnable release,
+            CompletableFuture<PutResult> future) {}
 
     private record WriterTask(java.util.concurrent.Callable<Object> body, CompletableFuture<Object> done) {}
 
@@ -599,13 +717,19 @@ public final class BlockStore implements AutoCloseable {
             batch.clear();
             PendingPut p = (PendingPut) first;
             batch.add(p);
-            long bytes = p.payload().length;
+            long bytes = p.record().storedLength();
             while (bytes < options.maxBatchBytes() && queue.peek() instanceof PendingPut) {
                 PendingPut q = (PendingPut) queue.poll();
                 batch.add(q);
-                bytes += q.payload().length;
+                bytes += q.record().storedLength();
             }
-            writeBatch(batch);
+            try {
+                writeBatch(batch);
+            } finally {
+                for (PendingPut q : batch) {
+                    q.release().run();
+                }
+            }
         }
     }
 
@@ -675,15 +799,20 @@ public final class BlockStore implements AutoCloseable {
     }
 
     /** Appends one record to the current pack (rotating when full); returns {pack, offset, stored, raw, codec}. */
-    private long[] append(PackRecord r, byte[] payload, Set<Long> touchedPacks) throws IOException, SQLException {
-        long len = PackRecord.HEADER_BYTES + (long) payload.length;
+    private long[] append(PackRecord r, ByteBuffer[] payload, Set<Long> touchedPacks) throws IOException, SQLException {
+        long len = PackRecord.HEADER_BYTES + (long) r.storedLength();
         if (currentPackEnd + len > options.maxPackBytes() && currentPackEnd > PackFile.HEADER_BYTES) {
             touchedPacks.add(currentPackId);
             currentPack.force(false);
             newPack();
         }
         long at = currentPackEnd;
-        ByteBuffer[] parts = {r.encode(), ByteBuffer.wrap(payload)};
+        // direct parts (the server's receive buffers) are written without a copy; heap ones are copied by the JDK
+        ByteBuffer[] parts = new ByteBuffer[payload.length + 1];
+        parts[0] = r.encode();
+        for (int i = 0; i < payload.length; i++) {
+            parts[i + 1] = payload[i].duplicate();
+        }
         long want = len;
         long pos = at;
         while (want > 0) {
@@ -1147,7 +1276,8 @@ public final class BlockStore implements AutoCloseable {
                 readFully(in, b, row[0], file.toString());
                 // copy as is (damage included: verify reports it; compaction never invents bytes)
                 PackRecord r = PackRecord.parse(ByteBuffer.wrap(b.array()), file.toString(), row[0]);
-                newLocs.add(append(r, Arrays.copyOfRange(b.array(), PackRecord.HEADER_BYTES, b.array().length), touchedPacks));
+                newLocs.add(append(r, new ByteBuffer[] {ByteBuffer.wrap(b.array(), PackRecord.HEADER_BYTES,
+                        b.array().length - PackRecord.HEADER_BYTES)}, touchedPacks));
             }
         }
         touchedPacks.add(currentPackId);

@@ -89,6 +89,13 @@ record PackRecord(Codec codec, int storedLength, int rawLength, byte[] sha256, i
         return (int) c.getValue();
     }
 
+    /** CRC-32C of {@code b}'s remaining bytes (heap or direct), position unchanged. */
+    static int crc(ByteBuffer b) {
+        CRC32C c = new CRC32C();
+        c.update(b.duplicate());
+        return (int) c.getValue();
+    }
+
     static int crc(byte[] a, int off, int len) {
         CRC32C c = new CRC32C();
         c.update(a, off, len);

@@ -139,7 +139,10 @@ public final class RemoteDestination implements Destination {
         Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT_MS)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(8 << 20, 32 << 20))
+                // requests are written only while the channel is writable (see send), so these bound the
+                // frames Netty holds copied off-heap: 2-4 MiB keeps a loopback or LAN socket full, while a
+                // larger backlog made the pooled allocator map and zero fresh chunks (docs/perf/dedup.md)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(2 << 20, 4 << 20))
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -305,20 +308,25 @@ public final class RemoteDestination implements Destination {
         }
     }
 
+    /**
+     * Queues {@code op} for {@code ch}. Frames are encoded and written on the event loop, and only while the
+     * channel is writable: a request waits here, on the heap, rather than as a direct-memory copy in Netty's
+     * outbound buffer (backpressure from channel writability, docs/protocol.md).
+     */
     private void send(Op op, Channel ch) {
         Channel prev = op.sentOn.get();
         if (prev == ch || !op.sentOn.compareAndSet(prev, ch) || !pending.containsKey(op.id)) {
             return;
         }
-        List<ByteBuf> frames = op.encode(ch.alloc());
-        for (int i = 0; i < frames.size(); i++) {
-            ByteBuf f = frames.get(i);
-            wireBytesSent.addAndGet(f.readableBytes());
-            if (i == frames.size() - 1) {
-                ch.writeAndFlush(f, ch.voidPromise());
-            } else {
-                ch.write(f, ch.voidPromise());
-            }
+        if (!(ch.pipeline().get("handler") instanceof ClientHandler h)) {
+            return; // closed meanwhile: the op stays pending and is re-sent after the reconnect
+        }
+        h.outbox.add(op);
+        if (h.drainScheduled.compareAndSet(false, true)) {
+            ch.eventLoop().execute(() -> {
+                h.drainScheduled.set(false);
+                h.drain(ch);
+            });
         }
     }
 
@@ -652,6 +660,36 @@ public final class RemoteDestination implements Destination {
 
     private final class ClientHandler extends ChannelInboundHandlerAdapter {
         private final CompletableFuture<Void> hello;
+        /** Requests for this connection not yet written (see {@link #send}). */
+        final java.util.concurrent.ConcurrentLinkedQueue<Op> outbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+
+        /** On the event loop: writes queued requests while the channel is writable, then flushes. */
+        void drain(Channel ch) {
+            boolean wrote = false;
+            Op op;
+            while (ch.isActive() && ch.isWritable() && (op = outbox.poll()) != null) {
+                if (!pending.containsKey(op.id) || op.sentOn.get() != ch) {
+                    continue; // answered or failed meanwhile, or moved to a newer connection
+                }
+                for (ByteBuf f : op.encode(ch.alloc())) {
+                    wireBytesSent.addAndGet(f.readableBytes());
+                    ch.write(f, ch.voidPromise());
+                }
+                wrote = true;
+            }
+            if (wrote) {
+                ch.flush();
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+            if (ctx.channel().isWritable()) {
+                drain(ctx.channel());
+            }
+            super.channelWritabilityChanged(ctx);
+        }
 
         ClientHandler(CompletableFuture<Void> hello) {
             this.hello = hello;

@@ -278,11 +278,12 @@ final class ServerHandler extends ChannelInboundHandlerAdapter {
                         throw new CorruptDataException(where + ": payload of " + storedLength + " bytes for a "
                                 + rawLength + "-byte " + codec + " block (stored data is never bigger than raw)");
                     }
-                    byte[] payload = r.bytes(storedLength, "PUT payload");
+                    // the payload is handed to the store in place (no copy); the frame stays alive until the
+                    // store has written it or given up on it. The store checks it off the event loop.
+                    java.nio.ByteBuffer[] payload = f.body.nioBuffers(f.body.readerIndex(), storedLength);
                     long id = f.requestId;
-                    CompletableFuture.supplyAsync(() -> server.store().put(sha, (int) rawLength, codec, payload, storedLength),
-                                    server.storeExecutor())
-                            .thenCompose(x -> x)
+                    f.retain();
+                    server.store().putVerified(sha, (int) rawLength, codec, payload, f::release)
                             .whenComplete((res, e) -> {
                                 if (e != null) {
                                     replyError(id, e, lease);

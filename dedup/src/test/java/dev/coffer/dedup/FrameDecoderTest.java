@@ -53,6 +53,57 @@ class FrameDecoderTest {
     }
 
     @Test
+    void decode_assemblesLargeBodiesFromPiecesOfAnySize_thenDecodesWhatFollows() {
+        byte[] big = TestBlocks.random(3, (1 << 20) + 37);
+        ByteBuf all = Unpooled.buffer();
+        all.writeBytes(encoded(Wire.PUT, 7, big));
+        all.writeBytes(encoded(Wire.HAS, 8, new byte[36]));
+        all.writeBytes(encoded(Wire.PUT, 9, big));
+        byte[] bytes = new byte[all.readableBytes()];
+        all.readBytes(bytes);
+        all.release();
+        // pieces below and above MIN_SLICE_BYTES, a header split across pieces, a frame end mid-piece
+        int[] sizes = {5, 11, 70000, 1, 16384, 3000, 200000, 16383, 9, 500000, 64, 1 << 20};
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder("test", Wire.MAX_BODY_BYTES, new MemoryBudget(64 << 20), 64 << 20));
+        int off = 0;
+        for (int i = 0; off < bytes.length; i++) {
+            int n = Math.min(sizes[i % sizes.length], bytes.length - off);
+            ch.writeInbound(Unpooled.wrappedBuffer(bytes, off, n));
+            off += n;
+        }
+        List<Frame> frames = new ArrayList<>();
+        Frame f;
+        while ((f = ch.readInbound()) != null) {
+            frames.add(f);
+        }
+        assertThat(frames).extracting(x -> x.requestId).containsExactly(7L, 8L, 9L);
+        for (Frame x : List.of(frames.get(0), frames.get(2))) {
+            byte[] got = new byte[x.body.readableBytes()];
+            x.body.getBytes(x.body.readerIndex(), got);
+            assertThat(got).isEqualTo(big);
+            assertThat(((io.netty.buffer.CompositeByteBuf) x.body).numComponents()).isLessThan(64);
+        }
+        frames.forEach(x -> {
+            x.lease().release();
+            x.release();
+        });
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void decode_releasesAHalfReceivedLargeBodyWhenTheConnectionCloses() {
+        MemoryBudget budget = new MemoryBudget(8 << 20);
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder("test", Wire.MAX_BODY_BYTES, budget, 8 << 20));
+        ByteBuf frame = encoded(Wire.PUT, 1, TestBlocks.random(4, 1 << 20));
+        ch.writeInbound(frame.retainedSlice(0, 300000));
+        ch.writeInbound(frame.retainedSlice(300000, 10));
+        frame.release();
+        assertThat(budget.used()).isEqualTo(1 << 20);
+        ch.finishAndReleaseAll();
+        assertThat(budget.used()).isZero();
+    }
+
+    @Test
     void decode_rejectsOversizeLengthFromTheHeaderAlone() {
         EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder("test", 1024, null, 0));
         ByteBuf h = Unpooled.buffer(16);
