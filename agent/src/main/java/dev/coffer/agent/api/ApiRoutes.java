@@ -9,7 +9,6 @@ import dev.coffer.agent.daemon.Job;
 import dev.coffer.agent.daemon.RestoreRequest;
 import dev.coffer.agent.discovery.Discovery;
 import dev.coffer.agent.discovery.VirtualMachine;
-import dev.coffer.agent.rebuild.DiskExport;
 import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.catalog.BackupInfo;
 import dev.coffer.catalog.Catalog;
@@ -92,8 +91,8 @@ final class ApiRoutes {
         if (format == null) {
             format = "raw";
         }
-        if (!format.equals("raw") && !format.equals("vmdk-stream")) {
-            throw new ApiException(400, "\"format\" must be raw or vmdk-stream, found \"" + format + "\"");
+        if (!List.of("raw", "vmdk-stream", "vmdk-sparse").contains(format)) {
+            throw new ApiException(400, "\"format\" must be raw, vmdk-stream or vmdk-sparse, found \"" + format + "\"");
         }
         try {
             Catalog c = daemon.catalog();
@@ -102,8 +101,7 @@ final class ApiRoutes {
             DiskLayout layout = DiskLayout.of(c, b.id(), d.id(), d.capacityBytes());
             String name = "backup-" + b.id() + "-" + d.slot().replaceAll("[^A-Za-z0-9._-]", "-")
                     + (format.equals("raw") ? ".raw" : ".vmdk");
-            return new ImageStreams.Image(b.id(), d.slot(), d.capacityBytes(), format, name,
-                    new DiskExport(daemon.destination(), layout));
+            return new ImageStreams.Image(b.id(), d.slot(), d.capacityBytes(), format, name, daemon.destination(), layout);
         } catch (CatalogException e) {
             throw new ApiException(500, "catalog: " + e.getMessage());
         } catch (IOException e) {

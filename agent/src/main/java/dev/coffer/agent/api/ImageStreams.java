@@ -1,6 +1,9 @@
 package dev.coffer.agent.api;
 
+import dev.coffer.agent.daemon.SparseVmdkExport;
 import dev.coffer.agent.rebuild.DiskExport;
+import dev.coffer.agent.rebuild.DiskLayout;
+import dev.coffer.dedup.Destination;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -51,13 +54,14 @@ final class ImageStreams {
     /** A client that takes nothing for this long is dropped: 60 s (a paused pipe, a dead peer). */
     static final long STALL_MILLIS = 60_000;
 
-    /** A disk image to stream: what to write and what to call it. */
-    record Image(long backupId, String slot, long capacityBytes, String format, String fileName, DiskExport export) {
+    /** A disk image to stream: what to write ({@code raw}, {@code vmdk-stream}, {@code vmdk-sparse}) and what to call it. */
+    record Image(long backupId, String slot, long capacityBytes, String format, String fileName, Destination destination,
+            DiskLayout layout) {
         void writeTo(OutputStream out) throws IOException {
-            if (format.equals("raw")) {
-                export.writeRaw(out);
-            } else {
-                export.writeStreamOptimized(out, fileName);
+            switch (format) {
+                case "raw" -> new DiskExport(destination, layout).writeRaw(out);
+                case "vmdk-sparse" -> new SparseVmdkExport(destination, layout).write(out, fileName);
+                default -> new DiskExport(destination, layout).writeStreamOptimized(out, fileName);
             }
         }
     }

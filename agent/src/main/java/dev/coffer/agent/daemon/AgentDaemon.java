@@ -1299,6 +1299,14 @@ public final class AgentDaemon implements AutoCloseable {
             // random access into a sparse file: holes stay holes
             n = new DiskRebuilder(catalog, dest).rebuild(b.id(), d.id(), d.capacityBytes(), out);
             job.restoreBytes.set(d.capacityBytes());
+        } else if (req.format() == RestoreRequest.DiskFormat.VMDK_SPARSE) {
+            SparseVmdkExport export = new SparseVmdkExport(dest, DiskLayout.of(catalog, b.id(), d.id(), d.capacityBytes()));
+            try (java.io.OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(out), 1 << 20);
+                    ProgressWatch w = new ProgressWatch(job, export::written)) {
+                export.write(os, out.getFileName().toString());
+            }
+            n = export.written();
+            job.restoreBytes.set(n);
         } else {
             DiskExport export = new DiskExport(dest, DiskLayout.of(catalog, b.id(), d.id(), d.capacityBytes()));
             try (java.io.OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(out), 1 << 20);

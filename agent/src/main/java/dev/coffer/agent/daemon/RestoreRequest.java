@@ -33,8 +33,10 @@ public record RestoreRequest(String spec, String vm, String volume, boolean stre
     public enum DiskFormat {
         /** Every byte of the disk (a sparse file: zeros where the backup holds nothing). */
         RAW("raw"),
-        /** A streamOptimized VMDK, written front to back. */
-        VMDK_STREAM("vmdk-stream");
+        /** A streamOptimized VMDK (compressed grains), written front to back. */
+        VMDK_STREAM("vmdk-stream"),
+        /** A monolithicSparse VMDK (one growable extent, uncompressed grains), written front to back. */
+        VMDK_SPARSE("vmdk-sparse");
 
         private final String json;
 
@@ -47,12 +49,14 @@ public record RestoreRequest(String spec, String vm, String volume, boolean stre
             return json;
         }
 
-        /** Parses {@code raw} or {@code vmdk-stream} ({@code vmdk} is accepted for the latter, as the CLI does). */
+        /** Parses {@code raw}, {@code vmdk-stream} ({@code vmdk} is accepted for it, as the CLI does) or {@code vmdk-sparse}. */
         public static DiskFormat parse(String s) {
             return switch (s.toLowerCase(Locale.ROOT)) {
                 case "raw" -> RAW;
                 case "vmdk-stream", "vmdk" -> VMDK_STREAM;
-                default -> throw new IllegalArgumentException("format: expected raw or vmdk-stream, found \"" + s + "\"");
+                case "vmdk-sparse" -> VMDK_SPARSE;
+                default -> throw new IllegalArgumentException("format: expected raw, vmdk-stream or vmdk-sparse, found \""
+                        + s + "\"");
             };
         }
     }

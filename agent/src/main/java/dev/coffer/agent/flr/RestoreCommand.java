@@ -11,6 +11,7 @@ import dev.coffer.agent.cli.Progress;
 import dev.coffer.agent.cli.Session;
 import dev.coffer.agent.cli.SessionOptions;
 import dev.coffer.agent.cli.Table;
+import dev.coffer.agent.daemon.SparseVmdkExport;
 import dev.coffer.agent.rebuild.DiskExport;
 import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.agent.rebuild.DiskRebuilder;
@@ -75,8 +76,9 @@ public final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--disk", paramLabel = "SLOT", description = "Rebuild this whole disk instead of files: its slot (scsi0:0) or index.")
     String disk;
 
-    @Option(names = "--format", paramLabel = "raw|vmdk", defaultValue = "raw",
-            description = "With --disk: a raw image, or a streamOptimized VMDK (vmdk, also spelt vmdk-stream; default ${DEFAULT-VALUE}).")
+    @Option(names = "--format", paramLabel = "raw|vmdk|vmdk-sparse", defaultValue = "raw",
+            description = "With --disk: a raw image, a streamOptimized VMDK (vmdk, also spelt vmdk-stream) or a"
+                    + " monolithicSparse VMDK (vmdk-sparse). Default ${DEFAULT-VALUE}.")
     String format;
 
     @Option(names = "--vm-files", description = "Restore the VM's own files kept with the backup (.vmx, .vmsd, .nvram).")
@@ -180,7 +182,8 @@ public final class RestoreCommand implements Callable<Integer> {
         return switch (format) {
             case "raw" -> "raw";
             case "vmdk", "vmdk-stream" -> "vmdk-stream";
-            default -> throw new IOException("--format: expected raw or vmdk, found \"" + format + "\"");
+            case "vmdk-sparse" -> "vmdk-sparse";
+            default -> throw new IOException("--format: expected raw, vmdk or vmdk-sparse, found \"" + format + "\"");
         };
     }
 
@@ -253,18 +256,19 @@ public final class RestoreCommand implements Callable<Integer> {
             n = new DiskRebuilder(s.catalog(), s.destination()).rebuild(b.id(), d.id(), d.capacityBytes(), Path.of(to));
         } else {
             // front to back, as it is produced: to a pipe, or a VMDK that needs no seeking
-            DiskExport export = new DiskExport(s.destination(),
-                    DiskLayout.of(s.catalog(), b.id(), d.id(), d.capacityBytes()));
-            try (OutputStream out = toStdout ? new FileOutputStream(FileDescriptor.out)
+            DiskLayout layout = DiskLayout.of(s.catalog(), b.id(), d.id(), d.capacityBytes());
+            DiskExport export = new DiskExport(s.destination(), layout);
+            SparseVmdkExport sparse = new SparseVmdkExport(s.destination(), layout);
+            String name = toStdout ? d.slot().replace(':', '-') + ".vmdk" : Path.of(to).getFileName().toString();
+            try (OutputStream out = toStdout ? new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 20)
                     : new BufferedOutputStream(Files.newOutputStream(Path.of(to)), 1 << 20)) {
-                if (fmt.equals("raw")) {
-                    export.writeRaw(out);
-                } else {
-                    String name = toStdout ? d.slot().replace(':', '-') + ".vmdk" : Path.of(to).getFileName().toString();
-                    export.writeStreamOptimized(out, name);
+                switch (fmt) {
+                    case "raw" -> export.writeRaw(out);
+                    case "vmdk-sparse" -> sparse.write(out, name);
+                    default -> export.writeStreamOptimized(out, name);
                 }
             }
-            n = export.written();
+            n = fmt.equals("vmdk-sparse") ? sparse.written() : export.written();
             if (toStdout) {
                 return ExitCodes.OK;
             }

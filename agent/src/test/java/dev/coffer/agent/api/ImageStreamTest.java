@@ -97,6 +97,16 @@ class ImageStreamTest {
             uds.download("/v1/backups/winvm@latest/disks/0/image", out);
         }
         assertThat(Fixtures.md5(again)).isEqualTo(Fixtures.md5(raw));
+        // a monolithicSparse VMDK of the same disk, streamed too: qemu-img reads it as the same image
+        Path sparse = dir.resolve("streamed-sparse.vmdk");
+        try (OutputStream out = Files.newOutputStream(sparse)) {
+            uds.download("/v1/backups/" + backup + "/disks/0/image?format=vmdk-sparse", out);
+        }
+        assertThat(Fixtures.run("qemu-img", "info", sparse.toString())).contains("create type: monolithicSparse");
+        Fixtures.run("qemu-img", "check", sparse.toString());
+        assertThat(Fixtures.run("qemu-img", "compare", "-f", "vmdk", "-F", "raw", sparse.toString(), raw.toString()))
+                .contains("Images are identical");
+        assertThat(Files.size(sparse)).isLessThan(Files.size(raw) / 4);
     }
 
     @Test

@@ -265,9 +265,17 @@ class AgentClientTest {
             Run vmdkRun = coffer(with(List.of("restore", "winvm@1", "--disk", "scsi0:0", "--format", "vmdk", "--to",
                     d.resolve("d.vmdk").toString()), mode));
             assertThat(vmdkRun.rc()).as(vmdkRun.err()).isEqualTo(ExitCodes.OK);
+            Run sparse = coffer(with(List.of("restore", "latest", "--disk", "0", "--format", "vmdk-sparse", "--to",
+                    d.resolve("sparse.vmdk").toString()), mode));
+            assertThat(sparse.rc()).as(sparse.err()).isEqualTo(ExitCodes.OK);
+            assertThat(Fixtures.run("qemu-img", "info", d.resolve("sparse.vmdk").toString()))
+                    .contains("create type: monolithicSparse");
+            Fixtures.run("qemu-img", "check", d.resolve("sparse.vmdk").toString());
+            assertThat(Fixtures.run("qemu-img", "compare", "-f", "vmdk", "-F", "raw", d.resolve("sparse.vmdk").toString(),
+                    d.resolve("d.raw").toString())).contains("Images are identical");
             Run vmFiles = coffer(with(List.of("restore", "latest", "--vm-files", "--to", d.resolve("vm").toString()), mode));
             assertThat(vmFiles.rc()).as(vmFiles.err()).isEqualTo(ExitCodes.OK);
-            outs.add(masked(rawRun.out() + vmdkRun.out() + vmFiles.out(), d));
+            outs.add(masked(rawRun.out() + vmdkRun.out() + sparse.out() + vmFiles.out(), d));
             md5.put(how + ".raw", Fixtures.md5(d.resolve("d.raw")));
             Fixtures.run("qemu-img", "check", d.resolve("d.vmdk").toString());
             Path converted = d.resolve("from-vmdk.raw");
@@ -276,7 +284,7 @@ class AgentClientTest {
             md5.put(how + ".vmx", Fixtures.md5(d.resolve("vm/winvm.vmx")));
         }
         assertThat(outs.get(0)).isEqualTo(outs.get(1)).contains("\"file\" : \"<DIR>/d.raw\"",
-                "rebuilt disk scsi0:0 of backup 1 into <DIR>/d.vmdk", "winvm.vmx");
+                "rebuilt disk scsi0:0 of backup 1 into <DIR>/d.vmdk", "into <DIR>/sparse.vmdk", "winvm.vmx");
         assertThat(md5.get("agent.raw")).isEqualTo(md5.get("local.raw")).isEqualTo(md5.get("agent.vmdk"))
                 .isEqualTo(md5.get("local.vmdk"));
         assertThat(md5.get("agent.vmx")).isEqualTo(md5.get("local.vmx"))
