@@ -53,7 +53,8 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = {"Restore files from a backup: [VM@]ID|latest:/PATH[:STREAM] --to DIR|http://HOST:PORT.",
-                "With --disk SLOT, rebuild that whole disk as a raw image: --disk scsi0:0 latest --to FILE."})
+                "With --disk SLOT, rebuild that whole disk as an image (--format): --disk scsi0:0 latest --to FILE|-.",
+                "When an agent runs (--config's query.socket, or --socket), the agent restores and this follows it."})
 public final class RestoreCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
