@@ -150,6 +150,115 @@ final class PendingRefs {
         }
     }
 
+    /** Grouped blocks handed from the merging thread to the caller, {@link #CHUNK_ROWS} at a time. */
+    private static final class Chunk {
+        final byte[][] sha = new byte[CHUNK_ROWS][];
+        final byte[][] md5 = new byte[CHUNK_ROWS][];
+        final long[] size = new long[CHUNK_ROWS];
+        final long[] refs = new long[CHUNK_ROWS];
+        int n;
+    }
+
+    /** Rows per chunk of {@link #forEachGroupedConcurrently}: 4096 (~0.4 MiB with the arrays). */
+    static final int CHUNK_ROWS = 4096;
+    /** Chunks the merging thread may run ahead: 4, enough to keep the consumer busy, bounded memory. */
+    static final int CHUNKS_AHEAD = 4;
+    private static final Chunk END = new Chunk();
+
+    /**
+     * {@link #forEachGrouped}, with the k-way merge running on a helper thread (started and joined here) while
+     * {@code sink} runs on the calling thread: at finish of a full backup the merge (~0.8 s for 2M references)
+     * then overlaps SQLite's inserts instead of preceding them. A failure on either side stops both; the
+     * helper never outlives this call.
+     */
+    void forEachGroupedConcurrently(GroupSink sink) throws java.sql.SQLException {
+        java.util.concurrent.ArrayBlockingQueue<Chunk> queue = new java.util.concurrent.ArrayBlockingQueue<>(CHUNKS_AHEAD);
+        Throwable[] failure = {null};
+        Thread merger = new Thread(() -> {
+            Chunk[] cur = {new Chunk()};
+            try {
+                forEachGrouped((sha, md5, size, refs) -> {
+                    Chunk c = cur[0];
+                    c.sha[c.n] = sha;
+                    c.md5[c.n] = md5;
+                    c.size[c.n] = size;
+                    c.refs[c.n] = refs;
+                    if (++c.n == CHUNK_ROWS) {
+                        put(queue, c);
+                        cur[0] = new Chunk();
+                    }
+                });
+                if (cur[0].n > 0) {
+                    put(queue, cur[0]);
+                }
+            } catch (Throwable t) {
+                failure[0] = t;
+            } finally {
+                try {
+                    queue.put(END);
+                } catch (InterruptedException e) {
+                    // the consumer stopped (it failed) and is clearing the queue while it waits for this thread
+                }
+            }
+        }, "catalog-merge");
+        merger.setDaemon(true);
+        merger.start();
+        boolean done = false;
+        try {
+            while (true) {
+                Chunk c;
+                try {
+                    c = queue.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.sql.SQLException("interrupted while merging block references", e);
+                }
+                if (c == END) {
+                    break;
+                }
+                for (int i = 0; i < c.n; i++) {
+                    sink.accept(c.sha[i], c.md5[i], c.size[i], c.refs[i]);
+                }
+            }
+            done = true;
+        } finally {
+            boolean interrupted = false;
+            while (merger.isAlive()) {
+                if (!done) {
+                    // stop it and make room, so neither a chunk nor the end marker can block it
+                    merger.interrupt();
+                    queue.clear();
+                }
+                try {
+                    merger.join(done ? 0 : 10);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    done = false;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (failure[0] instanceof RuntimeException r) {
+            throw r;
+        }
+        if (failure[0] instanceof Error e) {
+            throw e;
+        }
+        if (failure[0] != null) {
+            throw new java.sql.SQLException("merging block references failed", failure[0]);
+        }
+    }
+
+    private static void put(java.util.concurrent.ArrayBlockingQueue<Chunk> queue, Chunk c) {
+        try {
+            queue.put(c);
+        } catch (InterruptedException e) {
+            throw new java.util.concurrent.CancellationException("block reference merge cancelled");
+        }
+    }
+
     private static void emit(GroupSink sink, byte[] run, int rec, long refs) throws java.sql.SQLException {
         int at = rec * RECORD_BYTES;
         long size = 0;

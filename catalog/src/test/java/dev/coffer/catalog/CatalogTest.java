@@ -417,6 +417,45 @@ class CatalogTest {
     }
 
     @Test
+    void ingest_rejectsTwoLiveVersionsWhenMostFilesAreNew() throws Exception {
+        // as many adds as versions live before: finish checks by scanning instead of probing
+        long disk2 = cat.disk(vm, "scsi0:1", "/vmfs/volumes/ds1/win10/data.vmdk", List.of("data.vmdk"), 1L << 30);
+        long vol2 = cat.volume(disk2, 1, 1 << 20, 1 << 29, "ntfs", null, 4096);
+        long b = cat.beginBackup(vm, T0, "reflink", "daily");
+        try (FileIngest in = cat.ingest(b, vol2)) {
+            in.add(dir("/", 5));
+            in.add(file("/e/dup", 1, 1, "x"));
+            in.add(file("/e/other", 3, 1, "z"));
+            in.add(file("/e/dup", 2, 1, "y"));
+            assertThatThrownBy(in::finish).isInstanceOf(CatalogException.class)
+                    .hasMessageContaining("two live versions of /e/dup on volume " + vol2);
+        }
+        cat.markFailed(b, T0, "test");
+        long c = cat.beginBackup(vm, T0, "reflink", "daily");
+        try (FileIngest in = cat.ingest(c, vol2)) {
+            in.add(dir("/", 5));
+            in.add(file("/only", 1, 1, "x"));
+            assertThat(in.finish()).isEqualTo(new IngestResult(2, 0, 0));
+        }
+        cat.markComplete(c, T0);
+        long d = cat.beginBackup(vm, T0, "reflink", "daily");
+        List<LiveVersion> live = new ArrayList<>();
+        cat.forEachLiveVersion(vol2, c, live::add);
+        try (FileIngest in = cat.ingest(d, vol2)) {
+            for (LiveVersion v : live) {
+                in.carry(v.versionId());
+            }
+            in.add(file("/only", 1, 2, "x2")); // added and carried
+            in.add(file("/new1", 4, 1, "n1"));
+            in.add(file("/new2", 5, 1, "n2"));
+            assertThatThrownBy(in::finish).isInstanceOf(CatalogException.class)
+                    .hasMessageContaining("two live versions of /only");
+        }
+        cat.markFailed(d, T0, "test");
+        assertThat(names(cat.list(c, vol2, "/", 0, 10))).containsExactly("only");
+    }
+
+    @Test
     void prune_deletesVersionsNoOtherBackupNeeds() throws Exception {
         cat.prune(b1);
         assertThat(cat.backup(b1).orElseThrow().state()).isEqualTo(BackupState.PRUNED);
@@ -603,6 +642,27 @@ class CatalogTest {
         });
         // the other volume's tree does not leak in
         assertThat(tree(b4, vol, "/")).hasSize(4);
+    }
+
+    @Test
+    void ingest_reusesNamesAnotherCatalogInstanceStored() throws Exception {
+        long b5;
+        cat.close();
+        // a fresh instance has an empty name cache: "a.txt" and "b.txt" exist in the name table, "new.txt" does not
+        cat = Catalog.open(tmp.resolve("catalog.db"));
+        b5 = incremental(Map.of("/docs/a.txt", file("/docs/a.txt", 40, 9, "alpha-9")), List.of(),
+                List.of(file("/b.txt", 60, 1, "b-root"), file("/docs/new.txt", 61, 1, "new"),
+                        file("/new.txt", 62, 1, "new-root")));
+        cat.markComplete(b5, T0.plusSeconds(20_000));
+        assertThat(names(cat.list(b5, vol, "/", 0, 100))).containsExactly("b.txt", "docs", "new.txt", "Zed.txt");
+        assertThat(names(cat.list(b5, vol, "/docs", 0, 100))).containsExactly("a.txt", "b.txt", "d.txt", "new.txt");
+        assertThat(cat.stat(b5, vol, "/docs/a.txt").orElseThrow().entry().fingerprint()).isEqualTo(9);
+        assertThat(cat.stat(b5, vol, "/b.txt").orElseThrow().entry().mftRecord()).isEqualTo(60);
+        assertThat(cat.findGlob("new.txt", OptionalLong.of(b5), 10)).extracting(v -> v.entry().path())
+                .containsExactlyInAnyOrder("/docs/new.txt", "/new.txt");
+        // one name row per distinct name
+        assertThat(cat.findGlob("b.txt", OptionalLong.empty(), 10)).extracting(v -> v.entry().path())
+                .containsExactlyInAnyOrder("/b.txt", "/docs/b.txt", "/docs/b.txt");
     }
 
     @Test

@@ -54,4 +54,43 @@ class PendingRefsTest {
         assertThat(got).containsExactlyElementsOf(want); // hex order == unsigned byte order
         assertThat(p.count()).isEqualTo(expected.values().stream().mapToLong(Long::longValue).sum());
     }
+
+    static PendingRefs randomRuns(long seed, int runs, int perRun, int distinct) throws Exception {
+        Random rnd = new Random(seed);
+        PendingRefs p = new PendingRefs();
+        for (int r = 0; r < runs; r++) {
+            PendingRefs.Batch b = new PendingRefs.Batch();
+            for (int k = 0; k < perRun; k++) {
+                byte[] sha = new byte[32];
+                new Random(rnd.nextInt(distinct)).nextBytes(sha);
+                b.add(new Block(sha, java.util.Arrays.copyOf(sha, 16), 7));
+            }
+            p.addRun(b.sortedRun());
+        }
+        return p;
+    }
+
+    @Test
+    void forEachGroupedConcurrently_equalsTheSequentialMerge() throws Exception {
+        // more rows than several chunks, so the queue fills and the merging thread waits
+        PendingRefs p = randomRuns(1, 13, 5000, 60_000);
+        List<String> seq = new ArrayList<>();
+        p.forEachGrouped((sha, md5, size, refs) -> seq.add(HexFormat.of().formatHex(sha) + refs));
+        List<String> conc = new ArrayList<>();
+        p.forEachGroupedConcurrently((sha, md5, size, refs) -> conc.add(HexFormat.of().formatHex(sha) + refs));
+        assertThat(seq.size()).isGreaterThan(PendingRefs.CHUNK_ROWS * (PendingRefs.CHUNKS_AHEAD + 2));
+        assertThat(conc).isEqualTo(seq);
+    }
+
+    @Test
+    void forEachGroupedConcurrently_aFailingSinkStopsTheMerge() throws Exception {
+        PendingRefs p = randomRuns(2, 13, 3000, 20_000);
+        int[] seen = {0};
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.forEachGroupedConcurrently((sha, md5, size, refs) -> {
+            if (++seen[0] == 10) {
+                throw new java.sql.SQLException("disk full");
+            }
+        })).isInstanceOf(java.sql.SQLException.class).hasMessage("disk full");
+        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("catalog-merge") && t.isAlive());
+    }
 }
