@@ -12,7 +12,7 @@ import java.util.Set;
  *   <li>Commands that open a catalog or a store: sqlite-jdbc's native library is loaded and its
  *       configuration class initialised (it builds a locale-aware date formatter, ~20 ms), and the
  *       JSON mapper every such command prints through is built (~50 ms of class loading).</li>
- *   <li>Commands that hash content (restore, backup, demo, the restore target): SHA-256 is run until
+ *   <li>Short commands that hash content (restore, demo): SHA-256 is run until
  *       the JIT has compiled it with the CPU's SHA instructions. Until then a restore's first ~10 MiB
  *       are hashed in the interpreter at ~7 ms/MiB instead of ~0.7 ms/MiB (measured in
  *       {@code docs/performance.md}, "Restoring one file"). The loop stops as soon as a 1 MiB digest
@@ -29,7 +29,7 @@ final class Warmup {
     private static final long COMPILED_NANOS_PER_MIB = 2_000_000;
     private static final Set<String> NO_CATALOG = Set.of("fs", "image", "cds-train", "target", "--help", "-h",
             "--version", "-V", "help");
-    private static final Set<String> HASHING = Set.of("restore", "backup", "demo", "target", "agent");
+    private static final Set<String> HASHING = Set.of("restore", "demo");
 
     private Warmup() {}
 

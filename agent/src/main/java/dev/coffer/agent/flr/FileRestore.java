@@ -30,9 +30,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The file-level restore pipeline: a chunker cuts each file into chunks onto a bounded download
- * queue; download workers fetch the chunk's blocks from the destination (a block several chunks
- * need is fetched once) and put the chunk on a bounded upload queue; upload workers write it at its
+ * The file-level restore pipeline: openers (several, side by side) begin each file at the target and
+ * cut it into chunks onto a bounded download queue; download workers fetch the chunk's blocks from
+ * the destination (a block several chunks need is fetched once) and put the chunk on a bounded upload queue; upload workers write it at its
  * offset. Content is checked end to end: the target compares what it wrote with the catalog's tree
  * hash at commit. Memory is bounded by the queues whatever the file sizes. A chunk that fails is
  * retried; a file whose block is missing or damaged fails alone, naming the block, and the rest goes
@@ -138,6 +138,7 @@ public final class FileRestore {
 
     private static final Chunk END = new Chunk(null, -1, 0, List.of());
     private static final Filled END_FILLED = new Filled(END, null);
+    private static final Item END_ITEM = new Item(null, List.of());
 
     /** Restores every item; per-file failures are in the report, an exception means the target is gone. */
     public Report run(List<Item> items) throws IOException {
@@ -200,34 +201,34 @@ public final class FileRestore {
                 }
             }));
         }
+        // Openers: beginning a file at the target (creating its partial file, or a round trip to a
+        // restore-target server) is per-file latency; with many small files one thread doing it in
+        // turn was the pipeline's bottleneck, so several do it side by side.
+        BlockingQueue<Item> opens = new ArrayBlockingQueue<>(options.queueDepth());
+        List<Thread> openers = new ArrayList<>();
+        int openWorkers = items.size() < 2 ? 1 : options.uploadWorkers();
+        for (int i = 0; i < openWorkers; i++) {
+            openers.add(start("restore-open-" + i, () -> {
+                while (true) {
+                    Item item = opens.take();
+                    if (item == END_ITEM) {
+                        opens.put(END_ITEM);
+                        return;
+                    }
+                    open(item, downloads, refs, outcomes, skipped);
+                }
+            }));
+        }
         try {
             for (Item item : items) {
                 if (fatal.get() != null) {
                     break;
                 }
-                Upload u;
-                try {
-                    u = target.begin(item.file());
-                } catch (RestoreException e) {
-                    outcomes.add(new Outcome(item.file(), null, e.getMessage()));
-                    continue;
-                }
-                FileState fs = new FileState(item, u);
-                if (u.skip()) {
-                    outcomes.add(new Outcome(item.file(), new CommitResult(CommitResult.Outcome.SKIPPED,
-                            u.targetPath(), u.mappings(), null), null));
-                    continue;
-                }
-                List<Chunk> chunks = chunks(fs, u.verified(), skipped);
-                fs.remaining.set(chunks.size() + 1);
-                for (Chunk c : chunks) {
-                    for (FileBlock b : c.blocks()) {
-                        refs.computeIfAbsent(hex(b.sha256()), k -> new AtomicInteger()).incrementAndGet();
-                    }
-                    downloads.put(c);
-                }
-                bytesDone.addAndGet(item.file().size() - chunks.stream().mapToLong(Chunk::length).sum());
-                done(fs, outcomes, null);   // the chunker's own reference
+                opens.put(item);
+            }
+            opens.put(END_ITEM);
+            for (Thread t : openers) {
+                t.join();
             }
             downloads.put(END);
             for (Thread t : threads) {
@@ -238,12 +239,46 @@ public final class FileRestore {
                 t.join();
             }
         } catch (InterruptedException e) {
+            openers.forEach(Thread::interrupt);
             threads.forEach(Thread::interrupt);
             uploaders.forEach(Thread::interrupt);
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("restore cancelled");
         }
         return new Report(List.copyOf(outcomes), written.get(), skipped.get(), Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    /** Begins one file at the target and queues its chunks (none when it is skipped or fails to begin). */
+    private void open(Item item, BlockingQueue<Chunk> downloads, ConcurrentHashMap<String, AtomicInteger> refs,
+            List<Outcome> outcomes, AtomicLong skipped) throws InterruptedException {
+        Upload u;
+        try {
+            u = target.begin(item.file());
+        } catch (RestoreException e) {
+            outcomes.add(new Outcome(item.file(), null, e.getMessage()));
+            return;
+        }
+        FileState fs = new FileState(item, u);
+        if (u.skip()) {
+            outcomes.add(new Outcome(item.file(), new CommitResult(CommitResult.Outcome.SKIPPED,
+                    u.targetPath(), u.mappings(), null), null));
+            return;
+        }
+        List<Chunk> chunks = chunks(fs, u.verified(), skipped);
+        fs.remaining.set(chunks.size() + 1);
+        for (Chunk c : chunks) {
+            for (FileBlock b : c.blocks()) {
+                // atomic with release(): a count that reached zero is never revived
+                refs.compute(hex(b.sha256()), (k, n) -> {
+                    AtomicInteger r = n == null ? new AtomicInteger() : n;
+                    r.incrementAndGet();
+                    return r;
+                });
+            }
+            downloads.put(c);
+        }
+        bytesDone.addAndGet(item.file().size() - chunks.stream().mapToLong(Chunk::length).sum());
+        done(fs, outcomes, null);   // the opener's own reference
     }
 
     /** The chunks of a file not already verified at the target. */
@@ -346,12 +381,13 @@ public final class FileRestore {
     private void release(Chunk c, ConcurrentHashMap<String, AtomicInteger> refs,
             ConcurrentHashMap<String, CompletableFuture<ByteBuffer>> cache) {
         for (FileBlock b : c.blocks()) {
-            String key = hex(b.sha256());
-            AtomicInteger n = refs.get(key);
-            if (n != null && n.decrementAndGet() == 0) {
-                refs.remove(key, n);
-                cache.remove(key);
-            }
+            refs.computeIfPresent(hex(b.sha256()), (key, n) -> {
+                if (n.decrementAndGet() > 0) {
+                    return n;
+                }
+                cache.remove(key);  // the last chunk that needed the block: drop it
+                return null;
+            });
         }
     }
 

@@ -42,6 +42,13 @@ import java.util.zip.CRC32C;
 final class PartialFile implements Closeable {
     /** Read-back buffer for hashing chunks that arrived out of order. */
     private static final int READ_BACK_BYTES = 1 << 20;
+    /**
+     * Files smaller than this (1 MiB, one chunk of the restore pipeline) keep no resume journal: an
+     * interrupted restore sends them again whole, at most 1 MiB each, while creating, appending to and
+     * deleting a journal was a third of the file-system calls of restoring a small file
+     * (docs/restore-target.md).
+     */
+    static final long JOURNAL_FROM_BYTES = 1L << 20;
     /** After this many bytes written, the data written so far is pushed to disk in the background. */
     static final long WRITE_BACK_BYTES = 8L << 20;
     /**
@@ -97,15 +104,16 @@ final class PartialFile implements Closeable {
     }
 
     /**
-     * Opens (creating or resuming) the partial file {@code dir/id.part} and its journal
-     * {@code dir/id.journal}; ranges recorded in the journal count as written only when the partial
-     * file's bytes still match their CRC-32C.
+     * Opens (creating or resuming) the partial file {@code dir/id.part} and, for a file of
+     * {@link #JOURNAL_FROM_BYTES} or more, its journal {@code dir/id.journal}; ranges recorded in the
+     * journal count as written only when the partial file's bytes still match their CRC-32C.
      */
     static PartialFile open(Path dir, String id, RestoreFile file, SafeNames.MappedPath mapped, long syncEveryBytes)
             throws IOException {
         Path dataPath = dir.resolve(id + ".part");
         List<ResumeJournal.Entry> entries = new ArrayList<>();
-        ResumeJournal journal = ResumeJournal.open(dir.resolve(id + ".journal"), file, entries);
+        ResumeJournal journal = file.size() >= JOURNAL_FROM_BYTES
+                ? ResumeJournal.open(dir.resolve(id + ".journal"), file, entries) : null;
         FileChannel ch = null;
         try {
             ch = FileChannel.open(dataPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -116,7 +124,9 @@ final class PartialFile implements Closeable {
             p.verifyEntries(entries);
             return p;
         } catch (IOException | RuntimeException e) {
-            journal.close();
+            if (journal != null) {
+                journal.close();
+            }
             if (ch != null) {
                 ch.close();
             }
@@ -202,7 +212,9 @@ final class PartialFile implements Closeable {
                 pos += data.write(d, pos);
             }
         }
-        journal.append(offset, length, (int) crc.getValue());
+        if (journal != null) {
+            journal.append(offset, length, (int) crc.getValue());
+        }
         // Before the range counts as written, so the cursor never reads back a block whose digest is on its way.
         boolean digested = hashBlocks(offset, parts, length);
         synchronized (this) {
@@ -218,7 +230,9 @@ final class PartialFile implements Closeable {
             unsyncedBytes.set(0);
             // Data first, then the journal: a record that reaches the disk before its data is caught by the CRC on resume.
             data.force(false);
-            journal.force();
+            if (journal != null) {
+                journal.force();
+            }
         }
     }
 
@@ -410,7 +424,9 @@ final class PartialFile implements Closeable {
         try {
             data.close();
         } finally {
-            journal.close();
+            if (journal != null) {
+                journal.close();
+            }
         }
     }
 
@@ -418,12 +434,14 @@ final class PartialFile implements Closeable {
     void discard() throws IOException {
         close();
         Files.deleteIfExists(dataPath);
-        Files.deleteIfExists(journal.path());
+        deleteJournal();
     }
 
     /** Deletes the journal after the data file has been moved into place. */
     void deleteJournal() throws IOException {
-        Files.deleteIfExists(journal.path());
+        if (journal != null) {
+            Files.deleteIfExists(journal.path());
+        }
     }
 
     static String hex(byte[] b) {
