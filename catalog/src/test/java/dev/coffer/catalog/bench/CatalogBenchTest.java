@@ -30,6 +30,9 @@ class CatalogBenchTest {
         assertThat(f.get("find glob *-0025001.* all backups")).as(report).isLessThan(500);
         assertThat(f.get("history of a path")).as(report).isLessThan(50);
         assertThat(f.get("stat")).as(report).isLessThan(50);
+        // restore selection: 20,000 files/s at 1M files is the target; a tenth of it here
+        assertThat(f.get("forEachFileUnder /tree/p1")).as(report).isGreaterThan(2_000);
+        assertThat(f.get("forEachFileUnder / (whole volume)")).as(report).isGreaterThan(2_000);
         // 1 GiB for 1M files x 30 backups is ~1 KiB per file; the small catalog must stay well inside it
         assertThat(f.get("database size") * 1024 * 1024 / 50_000).as(report).isLessThan(1024);
     }
