@@ -34,8 +34,8 @@ final class Checkpointer {
     private boolean pending;
     /** Guarded by lock. */
     private boolean running;
-    private Thread thread;
-    private Connection con;
+    private volatile Thread thread;
+    private volatile Connection con;
 
     Checkpointer(Path file) {
         this.file = file;
