@@ -25,6 +25,34 @@ final class AimdController {
     static final long MIN_IOS_FOR_AWAIT = 10;
     /** The backup counts as idle (baseline may be learnt) below this multiple of the floor rate. */
     static final double IDLE_BACKUP_FLOOR_MULTIPLE = 2.0;
+    /**
+     * Share of the backup's estimated request count that a foreground must exceed besides the
+     * threshold, for large reads with read-ahead: the kernel's request sizes vary around the learnt
+     * one (read-ahead ramps after a seek or wrap, extent ends), so the estimate is uncertain by this
+     * much. At 1.6 GB/s in 4 MiB requests (40 per 100 ms) that is 20 requests a period: well under
+     * any foreground worth protecting from a full-speed backup (fio's 4 KiB reads: 2 000-10 000).
+     */
+    static final double LARGE_READ_COUNT_UNCERTAINTY = 0.5;
+    /** The same for small reads without read-ahead: each read is one request of a known size. */
+    static final double SMALL_READ_COUNT_UNCERTAINTY = 0.1;
+    /**
+     * A foreground this many times the threshold is believed in its first period; a smaller one
+     * must be seen in {@link #CONFIRM_PERIODS} periods in a row. Other users' bursts (a build
+     * reading its jars, a journal commit) made 200-1 300 IOPS for one period here and each cost a
+     * yield and a second of slow start; a foreground of 5x the threshold is not a blip, and
+     * waiting a period for it would let a full-speed backup spoil 0.5% of its requests.
+     */
+    static final double IMMEDIATE_FOREGROUND_MULTIPLE = 5.0;
+    /** Periods in a row a moderate foreground must be seen before the governor yields to it. */
+    static final int CONFIRM_PERIODS = 2;
+    /**
+     * Quiet periods in a row after a foreground before the rate goes straight back to what it was
+     * when the foreground appeared (instead of slow start from the floor, ~1 s to 1 GB/s and lost
+     * again at every spurious yield): one quiet period can be a gap in a foreground, two rarely.
+     */
+    static final int RESTORE_QUIET_PERIODS = 2;
+    /** Read inflation of this multiple of the limit sends the rate to the floor at once. */
+    static final double SEVERE_INFLATION_MULTIPLE = 2.0;
 
     private final IoGovernorOptions o;
 
@@ -42,6 +70,10 @@ final class AimdController {
     private int rebaseLeft;
     private boolean yieldDip;
     private long rateBeforeRebase;
+    private int seenPeriods;
+    private int quietPeriods;
+    /** The rate when the current foreground appeared, restored when it leaves; 0 = none. */
+    private long restoreRate;
 
     AimdController(IoGovernorOptions options) {
         this.o = options;
@@ -133,7 +165,10 @@ final class AimdController {
         // at most the backup's request size, and equal to it when nobody else reads.
         long readIos = s.readIos();
         long readBytes = s.readBytes();
-        long backupDisk = Math.min(backupBytes, readBytes);
+        // what the process really had read from storage (read-ahead included, page-cache hits not,
+        // counted at submission) when the probe knows it; otherwise the bytes granted
+        long ownBytes = s.ownReadBytes() >= 0 ? s.ownReadBytes() : backupBytes;
+        long backupDisk = Math.min(ownBytes, readBytes);
         if (!smallReads) {
             requestBytes = Math.max(MIN_REQUEST_BYTES, requestBytes * REQUEST_SIZE_DECAY);
             if (backupDisk >= CALIBRATION_MIN_BYTES && readIos > 0) {
@@ -147,7 +182,16 @@ final class AimdController {
         long fgReadIos = readIos - backupIos;
         long fgWriteIos = s.writeIos();
         double fgIops = (fgReadIos + fgWriteIos) / seconds;
-        boolean fgActive = fgIops >= o.foregroundIopsThreshold() && fgReadIos + fgWriteIos > 0;
+        // the backup's count is an estimate: a foreground must stand out of its uncertainty
+        double margin = (smallReads ? SMALL_READ_COUNT_UNCERTAINTY : LARGE_READ_COUNT_UNCERTAINTY)
+                * backupIos;
+        double sureIops = (Math.max(0, fgReadIos - margin) + fgWriteIos) / seconds;
+        boolean fgSeen = sureIops >= o.foregroundIopsThreshold() && fgReadIos + fgWriteIos > 0;
+        seenPeriods = fgSeen ? seenPeriods + 1 : 0;
+        boolean fgActive = fgSeen && (foregroundBefore || seenPeriods >= CONFIRM_PERIODS
+                || sureIops >= IMMEDIATE_FOREGROUND_MULTIPLE * o.foregroundIopsThreshold());
+        boolean unconfirmed = fgSeen && !fgActive;
+        quietPeriods = fgSeen ? 0 : quietPeriods + 1;
         double readAwait = s.readAwaitMs();
         double writeAwait = s.writeAwaitMs();
 
@@ -213,6 +257,21 @@ final class AimdController {
             rate = clamp(o.minRate(), ceiling);
             return decision(s, before, Action.REBASE, "re-measuring the foreground baseline", sig);
         }
+        if (unconfirmed) {
+            return decision(s, before, Action.HOLD, String.format(Locale.ROOT,
+                    "foreground %.0f IOPS for %d period(s): holding until it is seen %d in a row",
+                    sureIops, seenPeriods, CONFIRM_PERIODS), sig);
+        }
+        if (!fgActive && restoreRate > 0 && quietPeriods >= RESTORE_QUIET_PERIODS) {
+            long back = restoreRate;
+            restoreRate = 0;
+            if (back > rate) {
+                rate = clamp(back, ceiling);
+                return decision(s, before, Action.SLOW_START, String.format(Locale.ROOT,
+                        "foreground gone for %d periods: back to the rate before it", quietPeriods),
+                        sig);
+            }
+        }
         if (!fgActive) {
             return increase(s, before, demand, ceiling, sig, Action.SLOW_START, String.format(
                     Locale.ROOT, "quiet: foreground %.0f IOPS below %.0f", fgIops,
@@ -221,6 +280,9 @@ final class AimdController {
         if (!baselineValid || appeared) {
             // a new foreground workload: step aside at once rather than halving for several periods,
             // and stay at the floor for the rebase length so that the baseline has several samples
+            if (appeared) {
+                restoreRate = Math.max(restoreRate, before);
+            }
             rate = clamp(o.minRate(), ceiling);
             rateBeforeRebase = o.minRate();
             rebaseLeft = o.rebasePeriods();
@@ -244,6 +306,10 @@ final class AimdController {
                     "cpu pressure some %.0f%% is %.0f points over its baseline %.0f%% (limit %.0f)",
                     100 * cpuSome, 100 * (cpuSome - cpuBaseline), 100 * cpuBaseline,
                     100 * o.cpuPressureLimit());
+            if (readHurt && readInfl >= SEVERE_INFLATION_MULTIPLE * o.readInflationLimit()) {
+                rate = clamp(o.minRate(), ceiling);
+                return decision(s, before, Action.DECREASE, why + "; severe: to the floor", sig);
+            }
             return decrease(s, before, backupRate, ceiling, sig, why);
         }
         if (!backupIdle && lastBaselineNanos != Long.MIN_VALUE

@@ -13,12 +13,24 @@ import java.util.List;
  * @param io I/O pressure ({@code /proc/pressure/io}), {@link PressureDelta#ABSENT} when missing
  * @param cpu CPU pressure ({@code /proc/pressure/cpu}), {@link PressureDelta#ABSENT} when missing
  * @param note anything the probe wants shown with decisions (missing files, vanished devices)
+ * @param ownReadBytes bytes this process itself caused to be read from storage in the interval
+ *     ({@code read_bytes} of {@code /proc/self/io}: counted when the kernel submits the request,
+ *     read-ahead included, page-cache hits excluded), or -1 when unknown
  */
 public record LoadSample(Instant at, long intervalNanos, List<DeviceLoad> devices, PressureDelta io,
-        PressureDelta cpu, String note) {
+        PressureDelta cpu, String note, long ownReadBytes) {
     /** A defensive copy of the device list. */
     public LoadSample {
         devices = List.copyOf(devices);
+        if (ownReadBytes < -1) {
+            throw new IllegalArgumentException("ownReadBytes must be >= -1, found " + ownReadBytes);
+        }
+    }
+
+    /** A sample that does not know this process's own reads ({@code ownReadBytes} -1). */
+    public LoadSample(Instant at, long intervalNanos, List<DeviceLoad> devices, PressureDelta io,
+            PressureDelta cpu, String note) {
+        this(at, intervalNanos, devices, io, cpu, note, -1);
     }
 
     /** Reads completed on all devices in the interval. */

@@ -19,6 +19,9 @@ import java.util.Map;
  * second is free. Not thread-safe: one governor thread owns it.
  */
 public final class ProcLoadProbe implements LoadProbe {
+    /** Lines of {@code /proc/self/io} looked at: it has 7 (Linux 2.6.20 to 6.x). */
+    static final int MAX_IO_LINES = 32;
+
     private final Path proc;
     private final List<BlockDevice> devices;
     private final MonotonicClock clock;
@@ -28,6 +31,7 @@ public final class ProcLoadProbe implements LoadProbe {
     private Map<String, DiskStats> lastDisks;
     private Pressure lastIo;
     private Pressure lastCpu;
+    private long lastOwnReadBytes;
 
     /**
      * A probe over {@code devices}, reading the given proc root; takes its first reading now.
@@ -45,6 +49,7 @@ public final class ProcLoadProbe implements LoadProbe {
         this.lastDisks = readDisks();
         this.lastIo = readPressure("io");
         this.lastCpu = readPressure("cpu");
+        this.lastOwnReadBytes = readOwnReadBytes();
         this.lastNanos = clock.nanoTime();
         List<String> notes = new ArrayList<>();
         if (this.devices.isEmpty()) {
@@ -69,6 +74,7 @@ public final class ProcLoadProbe implements LoadProbe {
         Map<String, DiskStats> disks = readDisks();
         Pressure io = readPressure("io");
         Pressure cpu = readPressure("cpu");
+        long own = readOwnReadBytes();
         long now = clock.nanoTime();
         long interval = Math.max(0, now - lastNanos);
         List<DeviceLoad> loads = new ArrayList<>(devices.size());
@@ -92,9 +98,56 @@ public final class ProcLoadProbe implements LoadProbe {
         lastDisks = disks;
         lastIo = io;
         lastCpu = cpu;
+        long ownDelta = own >= 0 && lastOwnReadBytes >= 0 && own >= lastOwnReadBytes
+                ? own - lastOwnReadBytes : -1;
+        lastOwnReadBytes = own;
         lastNanos = now;
         return new LoadSample(clock.instant(), interval, loads, ioDelta, cpuDelta,
-                String.join("; ", notes));
+                String.join("; ", notes), ownDelta);
+    }
+
+    /**
+     * This process's cumulative {@code read_bytes} from {@code PROC/self/io}, or -1 when the file is
+     * absent or unreadable (no task I/O accounting, or a captured proc tree without it): the governor
+     * then falls back on the bytes it granted.
+     */
+    private long readOwnReadBytes() throws LoadProbeException {
+        Path file = proc.resolve("self").resolve("io");
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            return -1;
+        }
+        return parseReadBytes(text, file.toString());
+    }
+
+    /**
+     * The {@code read_bytes} field of a {@code /proc/PID/io} text.
+     *
+     * @throws LoadProbeException naming {@code source} and the line when the field is missing,
+     *     malformed or negative
+     */
+    static long parseReadBytes(String text, String source) throws LoadProbeException {
+        String[] lines = text.split("\n", MAX_IO_LINES + 1);
+        for (int i = 0; i < Math.min(lines.length, MAX_IO_LINES); i++) {
+            String line = lines[i];
+            if (line.startsWith("read_bytes:")) {
+                String v = line.substring("read_bytes:".length()).trim();
+                try {
+                    long n = Long.parseLong(v);
+                    if (n >= 0) {
+                        return n;
+                    }
+                } catch (NumberFormatException e) {
+                    // reported below
+                }
+                throw new LoadProbeException(source + ": line " + (i + 1)
+                        + ": read_bytes: expected a non-negative integer, found '" + v + "'");
+            }
+        }
+        throw new LoadProbeException(source + ": expected a read_bytes line within the first "
+                + MAX_IO_LINES + " lines, found none");
     }
 
     private Map<String, DiskStats> readDisks() throws IOException {

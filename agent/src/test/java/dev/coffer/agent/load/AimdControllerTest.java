@@ -279,4 +279,94 @@ class AimdControllerTest {
         assertThat(d.action()).isEqualTo(Action.INCREASE);
         assertThat(d.rateBytesPerSecond()).isEqualTo(r + opts.additiveStep());
     }
+
+    @Test
+    void foregroundLeaving_restoresTheRateItFound_afterTwoQuietPeriods() {
+        AimdController c = new AimdController(opts);
+        c.rate = 1024 * MIB;
+        step(c, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, false); // holds 1 GiB/s
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.05, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+        for (int i = 0; i < 20; i++) { // the foreground stays a while; the backup probes under it
+            step(c, Samples.foreground(P, 40_000, 0.05, c.rate / 4, MIB), c.rate / 4, true);
+        }
+        assertThat(c.rate).isLessThan(128 * MIB);
+        // it leaves: one quiet period may be a gap (slow start), the second restores 1 GiB/s
+        d = step(c, Samples.quiet(P, MIB, IoGovernor.FOREGROUND_READ_BYTES), MIB, true);
+        assertThat(d.action()).isEqualTo(Action.SLOW_START);
+        assertThat(d.rateBytesPerSecond()).isLessThan(256 * MIB);
+        d = step(c, Samples.quiet(P, MIB, IoGovernor.FOREGROUND_READ_BYTES), MIB, true);
+        assertThat(d.action()).isEqualTo(Action.SLOW_START);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(1024 * MIB);
+        assertThat(d.reason()).contains("foreground gone for 2 periods");
+        // only once: the next quiet periods are ordinary slow start / hold
+        d = step(c, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, false);
+        assertThat(d.action()).isEqualTo(Action.HOLD);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(1024 * MIB);
+    }
+
+    @Test
+    void moderateForegroundBurst_mustBeSeenTwiceBeforeTheBackupYields() {
+        AimdController c = new AimdController(opts);
+        c.rate = 512 * MIB;
+        step(c, Samples.quiet(P, 128 * MIB, 4 * MIB), 128 * MIB, true);
+        long r = c.rate;
+        // 600 IOPS for one period (3x the threshold, under 5x): held, not yielded
+        Decision d = step(c, Samples.foreground(P, 600, 2.0, 128 * MIB, 4 * MIB), 128 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.HOLD);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(r);
+        assertThat(d.reason()).contains("holding");
+        d = step(c, Samples.quiet(P, 128 * MIB, 4 * MIB), 128 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.SLOW_START);
+        // seen twice in a row: a foreground, yield
+        step(c, Samples.foreground(P, 600, 2.0, 128 * MIB, 4 * MIB), 128 * MIB, true);
+        d = step(c, Samples.foreground(P, 600, 2.0, 128 * MIB, 4 * MIB), 128 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+    }
+
+    @Test
+    void fullSpeedBackupInSmallerRequestsThanLearnt_isNotAForeground() {
+        AimdController c = new AimdController(opts);
+        c.rate = 2048 * MIB;
+        step(c, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, true); // learns 4 MiB
+        // the same bytes in 2 MiB requests (a read-ahead ramp after a wrap): 64 phantom ios, 256
+        // IOPS over the threshold, but inside the count's uncertainty
+        Decision d = step(c, Samples.quiet(P, 256 * MIB, 2 * MIB), 256 * MIB, true);
+        assertThat(d.signals().foregroundIops()).isGreaterThan(opts.foregroundIopsThreshold());
+        assertThat(d.signals().foregroundActive()).isFalse();
+        assertThat(d.action()).isIn(Action.SLOW_START, Action.HOLD);
+        // a real foreground of 4 KiB reads beside it still stands out at once
+        d = step(c, Samples.foreground(P, 8_000, 0.5, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.YIELD);
+    }
+
+    @Test
+    void ownReadBytes_countTheBackupsReadAheadThatRanBeforeItsGrants() {
+        AimdController c = new AimdController(opts);
+        c.rate = 1024 * MIB;
+        step(c, Samples.withOwn(Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB), 256 * MIB, true);
+        // read-ahead fetched 256 MiB while the readers were granted only 16 MiB so far
+        LoadSample s = Samples.withOwn(Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB);
+        Decision d = step(c, s, 16 * MIB, true);
+        assertThat(d.signals().foregroundIops()).isZero();
+        assertThat(d.signals().foregroundActive()).isFalse();
+        // without the process's own count the same period would look like 240 MiB of foreground
+        AimdController blind = new AimdController(opts);
+        blind.rate = 1024 * MIB;
+        step(blind, Samples.quiet(P, 256 * MIB, 4 * MIB), 256 * MIB, true);
+        d = step(blind, Samples.quiet(P, 256 * MIB, 4 * MIB), 16 * MIB, true);
+        assertThat(d.signals().foregroundIops()).isGreaterThan(200);
+    }
+
+    @Test
+    void severeInflation_sendsTheRateToTheFloorAtOnce() {
+        AimdController c = withBaseline(0.05);
+        c.rate = 64 * MIB;
+        long used = 16 * MIB;
+        Decision d = step(c, Samples.foreground(P, 40_000, 0.20, used, MIB), used, true);
+        assertThat(d.action()).isEqualTo(Action.DECREASE);
+        assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
+        assertThat(d.reason()).contains("severe");
+    }
 }

@@ -117,4 +117,43 @@ class ProcLoadProbeTest {
         assertThat(s.intervalNanos()).isPositive();
         assertThat(s.io().available()).isTrue();
     }
+
+    @Test
+    void sample_ownReadBytesAreTheDeltaOfSelfIo_orMinusOneWithoutIt() throws Exception {
+        Path proc = tmp.resolve("proc");
+        FakeClock clock = new FakeClock();
+        String disk = " 254 0 vda 1000 0 8000 500 100 0 800 300 0 10000 20000\n";
+        write(proc, disk, null, null);
+        ProcLoadProbe probe = new ProcLoadProbe(proc, List.of(new BlockDevice("vda", 254, 0)), clock);
+        clock.advanceMillis(100);
+        assertThat(probe.sample().ownReadBytes()).isEqualTo(-1); // no self/io in this tree
+        Files.createDirectories(proc.resolve("self"));
+        Files.writeString(proc.resolve("self/io"), io(4096));
+        clock.advanceMillis(100);
+        assertThat(probe.sample().ownReadBytes()).isEqualTo(-1); // no earlier reading to subtract
+        Files.writeString(proc.resolve("self/io"), io(4096 + 8L * 1024 * 1024));
+        clock.advanceMillis(100);
+        assertThat(probe.sample().ownReadBytes()).isEqualTo(8L * 1024 * 1024);
+    }
+
+    private static String io(long readBytes) {
+        return "rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 0\nread_bytes: " + readBytes
+                + "\nwrite_bytes: 0\ncancelled_write_bytes: 0\n";
+    }
+
+    @Test
+    void parseReadBytes_rejectsMissingAndMalformedFieldsNamingFileAndLine() throws Exception {
+        assertThat(ProcLoadProbe.parseReadBytes(io(123), "/proc/self/io")).isEqualTo(123);
+        assertThatThrownBy(() -> ProcLoadProbe.parseReadBytes("rchar: 1\nread_bytes: -5\n", "/p/io"))
+                .isInstanceOf(LoadProbeException.class)
+                .hasMessageContaining("/p/io: line 2").hasMessageContaining("found '-5'");
+        assertThatThrownBy(() -> ProcLoadProbe.parseReadBytes("read_bytes: 99999999999999999999\n", "/p/io"))
+                .isInstanceOf(LoadProbeException.class).hasMessageContaining("line 1");
+        assertThatThrownBy(() -> ProcLoadProbe.parseReadBytes("rchar: 1\n", "/p/io"))
+                .isInstanceOf(LoadProbeException.class).hasMessageContaining("no");
+        // a huge file is looked at only in its first lines
+        String flood = "x: 1\n".repeat(100_000) + "read_bytes: 1\n";
+        assertThatThrownBy(() -> ProcLoadProbe.parseReadBytes(flood, "/p/io"))
+                .isInstanceOf(LoadProbeException.class);
+    }
 }

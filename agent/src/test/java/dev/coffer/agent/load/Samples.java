@@ -39,4 +39,10 @@ final class Samples {
                 new PressureDelta(true, 0, 0, (long) (ioSome * interval / 1000), 0),
                 new PressureDelta(true, 0, 0, 0, 0), "");
     }
+
+    /** {@code s} with the process's own storage reads set to {@code ownReadBytes}. */
+    static LoadSample withOwn(LoadSample s, long ownReadBytes) {
+        return new LoadSample(s.at(), s.intervalNanos(), s.devices(), s.io(), s.cpu(), s.note(),
+                ownReadBytes);
+    }
 }
