@@ -314,8 +314,18 @@ public final class FileRestore {
         return false;
     }
 
-    /** Fetches (once per block, shared by chunks) and checks the blocks, and copies the chunk's bytes. */
+    /**
+     * Fetches (once per block, shared by chunks) and checks the blocks, and gives the chunk's bytes: the
+     * block itself when the chunk is exactly one block (the usual case: 1 MiB blocks and chunks), else a
+     * copy of the parts. Writers only read the buffer they are given.
+     */
     private ByteBuffer fill(Chunk c, ConcurrentHashMap<String, CompletableFuture<ByteBuffer>> cache) throws IOException {
+        if (c.blocks().size() == 1) {
+            FileBlock b = c.blocks().get(0);
+            if (b.offset() == c.offset() && b.sizeBytes() == c.length()) {
+                return fetch(b, cache).duplicate();
+            }
+        }
         ByteBuffer out = ByteBuffer.allocate(c.length());
         for (FileBlock b : c.blocks()) {
             ByteBuffer block = fetch(b, cache);
@@ -342,7 +352,7 @@ public final class FileRestore {
                 try {
                     ByteBuffer data = destination.getWithoutHashing(b.sha256()).get();
                     checkSize(b, data);
-                    mine.complete(data.asReadOnlyBuffer());
+                    mine.complete(data);
                 } catch (ExecutionException | IOException e) {
                     Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
                     mine.completeExceptionally(cause);
