@@ -14,8 +14,11 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -83,7 +86,7 @@ public final class FileRestore {
         }
     }
 
-    /** What the restore did. */
+    /** What the restore did; outcomes in the order the items were given. */
     public record Report(List<Outcome> outcomes, long bytesWritten, long bytesSkipped, Duration elapsed) {
         public long failed() {
             return outcomes.stream().filter(o -> !o.ok()).count();
@@ -245,7 +248,19 @@ public final class FileRestore {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("restore cancelled");
         }
-        return new Report(List.copyOf(outcomes), written.get(), skipped.get(), Duration.ofNanos(System.nanoTime() - start));
+        return new Report(inSelectionOrder(items, outcomes), written.get(), skipped.get(),
+                Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    /** Outcomes arrive in completion order (files finish in any order); the report lists them as selected. */
+    private static List<Outcome> inSelectionOrder(List<Item> items, List<Outcome> outcomes) {
+        Map<RestoreFile, Integer> order = new IdentityHashMap<>(items.size() * 2);
+        for (int i = 0; i < items.size(); i++) {
+            order.putIfAbsent(items.get(i).file(), i);
+        }
+        List<Outcome> sorted = new ArrayList<>(outcomes);
+        sorted.sort(Comparator.comparingInt(o -> order.getOrDefault(o.file(), Integer.MAX_VALUE)));
+        return List.copyOf(sorted);
     }
 
     /** Begins one file at the target and queues its chunks (none when it is skipped or fails to begin). */

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,10 +42,14 @@ class FileRestoreTest {
 
             Path out = tmp.resolve("out");
             FileRestore.Report rep;
+            List<FileRestore.Item> all = sel.select("/", false, null);
             try (DirectoryTarget target = DirectoryTarget.open(Files.createDirectories(out), DirectoryTarget.Options.defaults())) {
-                rep = new FileRestore(dest, target, FileRestore.Options.defaults().withWorkers(3)).run(sel.select("/", false, null));
+                rep = new FileRestore(dest, target, FileRestore.Options.defaults().withWorkers(3)).run(all);
             }
             assertThat(rep.failed()).isZero();
+            assertThat(rep.outcomes()).extracting(FileRestore.Outcome::file)
+                    .as("outcomes in selection order, whatever order files finished in")
+                    .containsExactlyElementsOf(all.stream().map(FileRestore.Item::file).toList());
             long sector = vol.offsetBytes() / 512;
             Path raw = fx.resolve("disk.raw");
             Map<String, String> files = new LinkedHashMap<>();
