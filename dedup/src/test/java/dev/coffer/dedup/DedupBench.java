@@ -194,7 +194,11 @@ public final class DedupBench {
             if (warmup > 0) {
                 cold = upload(d, pool, nonce + 1, warmup, threads, "bench-" + nonce + "-warmup").mbps(warmup);
             }
+            var ticks = threadTicks();
             Pass first = upload(d, pool, nonce, blocks, threads, "bench-" + nonce + "-0");
+            if (Boolean.getBoolean("bench.threads")) {
+                printThreadCpu(ticks, threadTicks(), blocks);
+            }
             Pass again = upload(d, pool, nonce, blocks, threads, "bench-" + nonce + "-1");
             return new Result("local", blocks, cold, first.mbps(blocks), 0, again.mbps(blocks), 0,
                     first.cpuNanos() / 1e6 / blocks);
