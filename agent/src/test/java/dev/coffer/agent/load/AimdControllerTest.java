@@ -105,8 +105,8 @@ class AimdControllerTest {
         AimdController c = withBaseline(0.05);
         long r = c.rate;
         long used = r / 4;
-        for (int i = 1; i <= 5; i++) {
-            Decision d = step(c, Samples.foreground(P, 40_000, 0.05, used, MIB), used, true);
+        for (int i = 1; i <= 5; i++) { // 400 000 IOPS: a tail budget of 50 MiB/s, not reached
+            Decision d = step(c, Samples.foreground(P, 400_000, 0.05, used, MIB), used, true);
             assertThat(d.action()).isEqualTo(Action.INCREASE);
             assertThat(d.rateBytesPerSecond()).isEqualTo(r + i * opts.additiveStep());
         }
@@ -368,5 +368,27 @@ class AimdControllerTest {
         assertThat(d.action()).isEqualTo(Action.DECREASE);
         assertThat(d.rateBytesPerSecond()).isEqualTo(opts.minRate());
         assertThat(d.reason()).contains("severe");
+    }
+
+    @Test
+    void foregroundNotHurt_stillCapsTheBackupAtItsTailBudget() {
+        AimdController c = withBaseline(0.05);
+        // 40 000 IOPS: 0.2% of them is 80 reads/s of 64 KiB, 5 MiB/s
+        long budget = 5 * MIB;
+        Decision d = null;
+        for (int i = 0; i < 4; i++) {
+            d = step(c, Samples.foreground(P, 40_000, 0.05, c.rate / 4, MIB), c.rate / 4, true);
+            assertThat(d.rateBytesPerSecond()).isLessThanOrEqualTo(budget);
+        }
+        assertThat(d.action()).isEqualTo(Action.HOLD);
+        // the backup's own requests are counted out of the 40 000, so the budget is up to 2% lower
+        assertThat(d.rateBytesPerSecond()).isCloseTo(budget, org.assertj.core.data.Offset.offset(budget / 50));
+        assertThat(d.reason()).contains("tail budget");
+        // above it (the foreground slowed down): lowered to it
+        c.rate = 64 * MIB;
+        d = step(c, Samples.foreground(P, 40_000, 0.05, 16 * MIB, MIB), 16 * MIB, true);
+        assertThat(d.action()).isEqualTo(Action.DECREASE);
+        // the backup's own requests are counted out of the 40 000, so the budget is up to 2% lower
+        assertThat(d.rateBytesPerSecond()).isCloseTo(budget, org.assertj.core.data.Offset.offset(budget / 50));
     }
 }
