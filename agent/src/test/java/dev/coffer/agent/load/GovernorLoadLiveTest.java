@@ -182,6 +182,11 @@ class GovernorLoadLiveTest {
         }
         assertThat(best).as("best 1-s rate in the 5 s after fio vs before (%.0f vs %.0f MiB/s)",
                 best / MIB, before / MIB).isGreaterThan(before / 2);
+        // and it came back by restoring the rate it had when fio appeared, not by slow start alone
+        assertThat(history).as("a restore once fio was gone").anySatisfy(d -> {
+            assertThat(d.action()).isEqualTo(Action.SLOW_START);
+            assertThat(d.reason()).contains("foreground gone");
+        });
         assertThat(fioJson).contains("\"iops\"");
         System.out.printf(java.util.Locale.ROOT,
                 "live load: alone %.0f MiB/s, under fio %.0f MiB/s, best 1 s within 5 s after %.0f MiB/s%n",
