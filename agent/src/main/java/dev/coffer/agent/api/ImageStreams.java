@@ -1,6 +1,6 @@
 package dev.coffer.agent.api;
 
-import dev.coffer.agent.daemon.SparseVmdkExport;
+import dev.coffer.agent.rebuild.SparseVmdkExport;
 import dev.coffer.agent.rebuild.DiskExport;
 import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.dedup.Destination;

@@ -30,6 +30,7 @@ import dev.coffer.agent.flr.RestoreCommand;
 import dev.coffer.agent.rebuild.DiskExport;
 import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.agent.rebuild.DiskRebuilder;
+import dev.coffer.agent.rebuild.SparseVmdkExport;
 import dev.coffer.agent.restore.DirectoryTarget;
 import dev.coffer.agent.restore.ExistingPolicy;
 import dev.coffer.agent.restore.HttpTargetClient;

@@ -11,7 +11,7 @@ import dev.coffer.agent.cli.Progress;
 import dev.coffer.agent.cli.Session;
 import dev.coffer.agent.cli.SessionOptions;
 import dev.coffer.agent.cli.Table;
-import dev.coffer.agent.daemon.SparseVmdkExport;
+import dev.coffer.agent.rebuild.SparseVmdkExport;
 import dev.coffer.agent.rebuild.DiskExport;
 import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.agent.rebuild.DiskRebuilder;

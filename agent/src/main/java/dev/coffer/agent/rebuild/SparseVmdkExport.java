@@ -1,6 +1,5 @@
-package dev.coffer.agent.daemon;
+package dev.coffer.agent.rebuild;
 
-import dev.coffer.agent.rebuild.DiskLayout;
 import dev.coffer.dedup.Destination;
 import java.io.IOException;
 import java.io.InterruptedIOException;
