@@ -55,12 +55,13 @@ final class AimdController {
      * Under foreground I/O the backup issues at most this share of the foreground's request rate
      * (in {@link IoGovernor#FOREGROUND_READ_BYTES} reads): its tail budget. A foreground request
      * that arrives while a backup read is in service waits for it, so the backup's requests spoil
-     * roughly (their share) x (the foreground's queue depth) of the foreground's: 0.2% at fio's
-     * depth 4 keeps that under 1%, fio's p99. Average await cannot see this: at 30 MiB/s (480
+     * roughly (their share) x (the foreground's queue depth) of the foreground's: 0.1% at fio's
+     * depth 4 keeps that at 0.4%, well under the 1% that is fio's p99 (0.2%, i.e. 0.8%, left fio's
+     * p99 1.22x of alone in the median of three runs). Average await cannot see this: at 30 MiB/s (480
      * reads/s beside 70 000 IOPS) it rose less than 1.3x while fio's p99 rose 1.45x
      * (docs/perf/load.md).
      */
-    static final double TAIL_REQUEST_SHARE = 0.002;
+    static final double TAIL_REQUEST_SHARE = 0.001;
     /** Read inflation of this multiple of the limit sends the rate to the floor at once. */
     static final double SEVERE_INFLATION_MULTIPLE = 2.0;
 

@@ -373,8 +373,8 @@ class AimdControllerTest {
     @Test
     void foregroundNotHurt_stillCapsTheBackupAtItsTailBudget() {
         AimdController c = withBaseline(0.05);
-        // 40 000 IOPS: 0.2% of them is 80 reads/s of 64 KiB, 5 MiB/s
-        long budget = 5 * MIB;
+        // 40 000 IOPS: 0.1% of them is 40 reads/s of 64 KiB, 2.5 MiB/s
+        long budget = 5 * MIB / 2;
         Decision d = null;
         for (int i = 0; i < 4; i++) {
             d = step(c, Samples.foreground(P, 40_000, 0.05, c.rate / 4, MIB), c.rate / 4, true);
