@@ -6,11 +6,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.zip.Deflater;
 
 /**
@@ -39,22 +35,14 @@ public final class DiskExport {
     private static final int MARKER_GT = 1;
     private static final int MARKER_GD = 2;
     private static final int MARKER_FOOTER = 3;
-    /** Blocks kept for spans that come back to them (a block's clusters may be spread over the disk). */
-    private static final int CACHE_BLOCKS = 64;
 
-    private final Destination destination;
     private final DiskLayout layout;
-    private final Map<String, ByteBuffer> cache = new LinkedHashMap<>(CACHE_BLOCKS * 2, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, ByteBuffer> eldest) {
-            return size() > CACHE_BLOCKS;
-        }
-    };
+    private final DiskBytes bytes;
     private long written;
 
     public DiskExport(Destination destination, DiskLayout layout) {
-        this.destination = destination;
         this.layout = layout;
+        this.bytes = new DiskBytes(destination, layout);
     }
 
     /** Bytes written to the output so far. */
@@ -67,7 +55,7 @@ public final class DiskExport {
         byte[] buf = new byte[1 << 20];
         for (long at = 0; at < layout.capacity(); at += buf.length) {
             int n = (int) Math.min(buf.length, layout.capacity() - at);
-            fill(buf, at, n);
+            bytes.fill(buf, at, n);
             out.write(buf, 0, n);
             written += n;
         }
@@ -112,7 +100,7 @@ public final class DiskExport {
                 long at = g * GRAIN;
                 int n = (int) Math.min(GRAIN, layout.capacity() - at);
                 java.util.Arrays.fill(grain, (byte) 0);
-                fill(grain, at, n);
+                bytes.fill(grain, at, n);
                 if (allZero(grain)) {
                     continue;
                 }
@@ -215,42 +203,6 @@ public final class DiskExport {
         return text.getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** Copies the disk's bytes {@code [at, at + n)} into {@code buf}; zeros where no span lies. */
-    private void fill(byte[] buf, long at, int n) throws IOException {
-        java.util.Arrays.fill(buf, 0, n, (byte) 0);
-        for (DiskLayout.Span s : layout.spans(at, at + n)) {
-            long from = Math.max(at, s.diskOffset());
-            long to = Math.min(at + n, s.diskOffset() + s.length());
-            if (from >= to) {
-                continue;
-            }
-            ByteBuffer block = block(s.sha256());
-            long inBlock = s.blockOffset() + (from - s.diskOffset());
-            if (inBlock + (to - from) > block.limit()) {
-                throw new IOException("block " + HexFormat.of().formatHex(s.sha256()) + " is shorter than the catalog says");
-            }
-            ByteBuffer part = block.duplicate();
-            part.position((int) inBlock).limit((int) (inBlock + (to - from)));
-            part.get(buf, (int) (from - at), (int) (to - from));
-        }
-    }
-
-    private ByteBuffer block(byte[] sha256) throws IOException {
-        String key = HexFormat.of().formatHex(sha256);
-        ByteBuffer b = cache.get(key);
-        if (b == null) {
-            try {
-                b = destination.get(sha256).get();
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("export cancelled");
-            }
-            cache.put(key, b);
-        }
-        return b;
-    }
 
     private static boolean allZero(byte[] b) {
         for (byte x : b) {

@@ -2,18 +2,13 @@ package dev.coffer.agent.rebuild;
 
 import dev.coffer.dedup.Destination;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.BitSet;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Writes a backed-up disk as a monolithicSparse VMDK (one hosted sparse extent, the format ESXi's
@@ -47,23 +42,15 @@ public final class SparseVmdkExport {
      * entries are 32-bit sector numbers, which the writer also checks.
      */
     static final long MAX_GRAINS = Integer.MAX_VALUE;
-    /** Blocks kept for spans that come back to them (a block's clusters may be spread over the disk). */
-    private static final int CACHE_BLOCKS = 64;
 
-    private final Destination destination;
     private final DiskLayout layout;
-    private final Map<String, ByteBuffer> cache = new LinkedHashMap<>(CACHE_BLOCKS * 2, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, ByteBuffer> eldest) {
-            return size() > CACHE_BLOCKS;
-        }
-    };
+    private final DiskBytes bytes;
     private long written;
 
     /** A writer of {@code layout}'s disk, reading its blocks from {@code destination}. */
     public SparseVmdkExport(Destination destination, DiskLayout layout) {
-        this.destination = destination;
         this.layout = layout;
+        this.bytes = new DiskBytes(destination, layout);
     }
 
     /** Bytes written so far. */
@@ -115,7 +102,7 @@ public final class SparseVmdkExport {
         long count = 0;
         for (int g = allocated.nextSetBit(0); g >= 0; g = allocated.nextSetBit(g + 1)) {
             long at = (long) g * GRAIN;
-            fill(grain, at, (int) Math.min(GRAIN, layout.capacity() - at));
+            bytes.fill(grain, at, (int) Math.min(GRAIN, layout.capacity() - at));
             write(out, grain);
             count++;
         }
@@ -195,40 +182,4 @@ public final class SparseVmdkExport {
         return text.getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** Copies the disk's bytes {@code [at, at + n)} into {@code buf}, zeros where no span lies and after {@code n}. */
-    private void fill(byte[] buf, long at, int n) throws IOException {
-        Arrays.fill(buf, (byte) 0);
-        for (DiskLayout.Span s : layout.spans(at, at + n)) {
-            long from = Math.max(at, s.diskOffset());
-            long to = Math.min(at + n, s.diskOffset() + s.length());
-            if (from >= to) {
-                continue;
-            }
-            ByteBuffer block = block(s.sha256());
-            long inBlock = s.blockOffset() + (from - s.diskOffset());
-            if (inBlock + (to - from) > block.limit()) {
-                throw new IOException("block " + HexFormat.of().formatHex(s.sha256()) + " is shorter than the catalog says");
-            }
-            ByteBuffer part = block.duplicate();
-            part.position((int) inBlock).limit((int) (inBlock + (to - from)));
-            part.get(buf, (int) (from - at), (int) (to - from));
-        }
-    }
-
-    private ByteBuffer block(byte[] sha256) throws IOException {
-        String key = HexFormat.of().formatHex(sha256);
-        ByteBuffer b = cache.get(key);
-        if (b == null) {
-            try {
-                b = destination.get(sha256).get();
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("export cancelled");
-            }
-            cache.put(key, b);
-        }
-        return b;
-    }
 }
