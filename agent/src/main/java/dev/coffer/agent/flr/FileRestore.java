@@ -48,7 +48,7 @@ public final class FileRestore {
      * Knobs.
      *
      * @param downloadWorkers threads fetching and checking blocks
-     * @param uploadWorkers threads writing chunks to the target
+     * @param uploadWorkers threads writing chunks to the target, and as many beginning files at it
      * @param chunkBytes chunk size (1 MiB: the unit of retry and resume)
      * @param queueDepth capacity of each queue, in chunks (memory = about 2 x depth x chunk)
      * @param attempts tries per chunk before its file fails

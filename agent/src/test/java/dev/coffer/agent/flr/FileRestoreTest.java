@@ -2,12 +2,12 @@ package dev.coffer.agent.flr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.coffer.agent.backup.BackupJob;
-import dev.coffer.agent.backup.BackupOptions;
-import dev.coffer.agent.backup.Counters;
+
+
+
 import dev.coffer.agent.backup.Destinations;
-import dev.coffer.agent.discovery.Discovery;
-import dev.coffer.agent.pit.LiveSource;
+
+
 import dev.coffer.agent.restore.DirectoryTarget;
 import dev.coffer.agent.restore.ExistingPolicy;
 import dev.coffer.catalog.Catalog;
@@ -16,7 +16,7 @@ import dev.coffer.dedup.Destination;
 import dev.coffer.testkit.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,15 +30,11 @@ class FileRestoreTest {
 
     @Test
     void wholeTreeRestoresByteForByteWithTimesAndAStreamAndAGlob() throws Exception {
-        Path fx = Fixtures.build("vm-folder", "mbr", "winvm");
-        Path ds = fx.resolve("datastore");
         try (Catalog catalog = Catalog.open(tmp.resolve("c.db")); Destination dest = Destinations.embedded(tmp.resolve("s"))) {
-            BackupJob.Report r = new BackupJob(catalog, dest, "local:t", BackupOptions.defaults().withBlockBytes(64 << 10),
-                    Clock.systemUTC()).run(ds, Discovery.load(ds, ds.resolve("winvm/winvm.vmx")), new LiveSource(), "t",
-                    new Counters(), () -> false);
-            VolumeInfo vol = catalog.volumes(catalog.disks(r.info().vmId()).get(0).id()).stream()
-                    .filter(v -> v.fsKind().equals("ntfs")).findFirst().orElseThrow();
-            Selection sel = new Selection(catalog, r.backupId(), vol.id(), ExistingPolicy.OVERWRITE);
+            WinvmBackup b = WinvmBackup.of(catalog, dest);
+            Path fx = b.fixture();
+            VolumeInfo vol = b.ntfs();
+            Selection sel = new Selection(catalog, b.backupId(), vol.id(), ExistingPolicy.OVERWRITE);
 
             Path out = tmp.resolve("out");
             FileRestore.Report rep;
