@@ -265,6 +265,45 @@ class BlockStoreTest {
     }
 
     @Test
+    void manifestsAndHasQueries_spanningSeveralLookupBatches_findEveryBlockAndEveryGap() throws IOException {
+        int n = 2 * BlockStore.LOOKUP_BATCH + 17; // two full batches and a short one
+        List<byte[]> stored = new ArrayList<>();
+        List<byte[]> asked = new ArrayList<>();
+        try (BlockStore s = BlockStore.open(dir)) {
+            long logical = 0;
+            for (int i = 0; i < n; i++) {
+                byte[] data = TestBlocks.random(1000 + i, 100 + i);
+                put(s, data);
+                stored.add(TestBlocks.sha(data));
+                logical += data.length;
+            }
+            // order, duplicates across batch boundaries and absent hashes must all come back right
+            java.util.BitSet expected = new java.util.BitSet();
+            for (int i = 0; i < n; i++) {
+                asked.add(stored.get((i * 7) % n));
+                expected.set(asked.size() - 1);
+                if (i % 50 == 0) {
+                    asked.add(TestBlocks.sha(new byte[] {(byte) i, 1}));
+                }
+            }
+            assertThat(s.hasAll(asked)).isEqualTo(expected);
+
+            ManifestInfo m = s.commitManifest("all", stored.iterator());
+            assertThat(m.blockCount()).isEqualTo(n);
+            assertThat(m.logicalBytes()).isEqualTo(logical);
+            List<byte[]> back = new ArrayList<>();
+            s.readManifest("all", back::add);
+            assertThat(back).containsExactlyElementsOf(stored);
+
+            List<byte[]> gappy = new ArrayList<>(stored);
+            gappy.add(BlockStore.LOOKUP_BATCH + 3, TestBlocks.sha(new byte[] {7}));
+            gappy.add(TestBlocks.sha(new byte[] {8}));
+            assertThatThrownBy(() -> s.commitManifest("gappy", gappy.iterator()))
+                    .isInstanceOf(MissingBlocksException.class).hasMessageContaining("2 of " + (n + 2));
+        }
+    }
+
+    @Test
     void gc_deletesUnreferencedBlocks_compactsPacks_keepsLiveOnes() throws IOException {
         StoreOptions o = new StoreOptions(300_000, 0, 0, 30, java.time.Duration.ZERO);
         List<byte[]> blocks = new ArrayList<>();
