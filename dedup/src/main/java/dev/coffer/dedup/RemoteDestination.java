@@ -138,6 +138,7 @@ public final class RemoteDestination implements Destination {
         CompletableFuture<Void> hello = new CompletableFuture<>();
         Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOCATOR, Wire.ALLOCATOR)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT_MS)
                 // requests are written only while the channel is writable (see send), so these bound the
                 // frames Netty holds copied off-heap: 2-4 MiB keeps a loopback or LAN socket full, while a
