@@ -15,7 +15,7 @@ final class Wire {
     /**
      * The buffer allocator of both ends. Netty 4.2's default (adaptive) costs more CPU per 1 MiB frame than
      * the pooled allocator here, and its large allocation paths keep the JIT busy for the first gigabytes:
-     * over loopback the pooled one uploads ~7% more per core (docs/perf/dedup.md).
+     * over loopback the pooled one used ~4% less CPU per MiB uploaded (docs/perf/dedup.md).
      */
     static final io.netty.buffer.ByteBufAllocator ALLOCATOR = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
 
