@@ -12,7 +12,8 @@ import java.util.Set;
  *   <li>Commands that open a catalog or a store: sqlite-jdbc's native library is loaded and its
  *       configuration class initialised (it builds a locale-aware date formatter, ~20 ms), and the
  *       JSON mapper every such command prints through is built (~50 ms of class loading).</li>
- *   <li>Short commands that hash content (restore, demo): SHA-256 is run until
+ *   <li>Commands that hash content (restore, demo, backup): the digests are loaded ({@code Digests}:
+ *       libcrypto through JNA, ~10 ms). Where libcrypto is missing, the JDK's SHA-256 is run until
  *       the JIT has compiled it with the CPU's SHA instructions. Until then a restore's first ~10 MiB
  *       are hashed in the interpreter at ~7 ms/MiB instead of ~0.7 ms/MiB (measured in
  *       {@code docs/performance.md}, "Restoring one file"). The loop stops as soon as a 1 MiB digest
@@ -29,7 +30,7 @@ final class Warmup {
     private static final long COMPILED_NANOS_PER_MIB = 2_000_000;
     private static final Set<String> NO_CATALOG = Set.of("fs", "image", "cds-train", "target", "--help", "-h",
             "--version", "-V", "help");
-    private static final Set<String> HASHING = Set.of("restore", "demo");
+    private static final Set<String> HASHING = Set.of("restore", "demo", "backup");
 
     private Warmup() {}
 
@@ -56,8 +57,8 @@ final class Warmup {
                 // every catalog command prints through Jackson (tables are built from the JSON form)
                 Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
             }
-            if (hashing) {
-                warmSha256();
+            if (hashing && !dev.coffer.dedup.Digests.nativeDigests()) {
+                warmSha256(); // libcrypto is fast from the first byte; the JDK's digest needs the JIT first
             }
         } catch (Exception | LinkageError e) {
             // the command initialises what it needs itself

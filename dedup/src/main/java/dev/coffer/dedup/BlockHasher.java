@@ -1,8 +1,6 @@
 package dev.coffer.dedup;
 
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,9 +11,10 @@ import java.util.concurrent.Executor;
  *
  * <p>"One pass": the block is fed to both digests in {@link #STRIPE_BYTES} stripes, so each stripe
  * is read from memory once and is still in the L1/L2 cache when the second digest consumes it.
- * Java's SHA-256 uses the SHA-NI instructions through a HotSpot intrinsic where the CPU has them.
+ * The digests are {@link Digests}': OpenSSL's where it loads, else the JDK's; both use the CPU's SHA
+ * instructions where it has them.
  *
- * <p>An instance holds two {@link MessageDigest}s and is not thread-safe; use one per thread, or
+ * <p>An instance holds two digests and is not thread-safe; use one per thread, or
  * {@link #hashAll(List, Executor)} which does so across cores.
  */
 public final class BlockHasher {
@@ -24,18 +23,11 @@ public final class BlockHasher {
 
     private static final ThreadLocal<BlockHasher> PER_THREAD = ThreadLocal.withInitial(BlockHasher::new);
 
-    private final MessageDigest sha256;
-    private final MessageDigest md5;
+    private final Digests.Digest sha256 = Digests.sha256();
+    private final Digests.Digest md5 = Digests.md5();
 
-    /** A hasher with fresh digests. */
-    public BlockHasher() {
-        try {
-            sha256 = MessageDigest.getInstance("SHA-256");
-            md5 = MessageDigest.getInstance("MD5");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java platform has SHA-256 and MD5", e);
-        }
-    }
+    /** A hasher with fresh digests ({@link Digests}: libcrypto's where available, else the JDK's). */
+    public BlockHasher() {}
 
     /** The calling thread's hasher (one per thread, reused). */
     public static BlockHasher forThread() {

@@ -308,15 +308,17 @@ public final class DedupBench {
         return true;
     }
 
-    /** One-pass MD5+SHA-256 against each digest alone, single thread and all cores. */
+    /** One-pass MD5+SHA-256 against each digest alone, single thread and all cores (Coffer's digests). */
     static void hash() throws Exception {
         byte[] data = TestBlocks.random(1, 64 * MIB);
         List<ByteBuffer> blocks = new ArrayList<>();
         for (int i = 0; i < 64; i++) {
             blocks.add(ByteBuffer.wrap(data, i * MIB, MIB));
         }
-        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-        java.security.MessageDigest md5 = java.security.MessageDigest.getInstance("MD5");
+        // the digests Coffer hashes with (Digests: libcrypto where it loads, else the JDK's)
+        Digests.Digest sha = Digests.sha256();
+        Digests.Digest md5 = Digests.md5();
+        System.out.println("digests: " + (Digests.nativeDigests() ? "libcrypto (OpenSSL)" : "the JDK's"));
         for (int rep = 0; rep < 3; rep++) {
             long t0 = System.nanoTime();
             for (ByteBuffer b : blocks) {

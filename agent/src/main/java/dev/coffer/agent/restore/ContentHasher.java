@@ -1,8 +1,7 @@
 package dev.coffer.agent.restore;
 
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import dev.coffer.dedup.Digests;
 
 /**
  * Computes the content hash a {@link RestoreFile} is checked against, fed the content in order.
@@ -14,8 +13,8 @@ import java.security.NoSuchAlgorithmException;
  */
 final class ContentHasher {
     private final int blockBytes;
-    private final MessageDigest outer = newSha256();
-    private final MessageDigest inner;
+    private final Digests.Digest outer = newSha256();
+    private final Digests.Digest inner;
     /** Bytes of the current block hashed so far. */
     private long inBlock;
 
@@ -37,7 +36,8 @@ final class ContentHasher {
             b.position(b.position() + n);
             inBlock += n;
             if (inBlock == blockBytes) {
-                outer.update(inner.digest());
+                byte[] d = inner.digest();
+                outer.update(d, 0, d.length);
                 inBlock = 0;
             }
         }
@@ -56,13 +56,14 @@ final class ContentHasher {
         if (blockBytes == 0 || inBlock != 0) {
             throw new IllegalStateException("a block digest fits only a tree hash at a block start");
         }
-        outer.update(blockSha256);
+        outer.update(blockSha256, 0, blockSha256.length);
     }
 
     /** Finishes and returns the hash; the hasher is reset. */
     byte[] digest() {
         if (blockBytes > 0 && inBlock > 0) {
-            outer.update(inner.digest());
+            byte[] d = inner.digest();
+            outer.update(d, 0, d.length);
         }
         inBlock = 0;
         return outer.digest();
@@ -84,11 +85,8 @@ final class ContentHasher {
         return h.digest();
     }
 
-    static MessageDigest newSha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
-        }
+    /** A SHA-256 for restored content: libcrypto's where it loads, else the JDK's ({@link Digests}). */
+    static Digests.Digest newSha256() {
+        return Digests.sha256();
     }
 }
