@@ -51,31 +51,46 @@ public final class BlockCodecs {
     /**
      * A block in its stored form.
      *
-     * @param codec how {@code data[0..length)} encodes the raw block
-     * @param data the bytes (may be longer than {@code length}); owned by the receiver
-     * @param length valid bytes in {@code data}
+     * @param codec how {@code data}'s remaining bytes encode the raw block
+     * @param data the stored bytes: for {@link Codec#RAW}, a view of the caller's block itself (no copy; heap
+     *     or direct, as given), else a heap buffer owned by the receiver
      * @param rawLength bytes of the raw block
      */
-    public record Encoded(Codec codec, byte[] data, int length, int rawLength) {}
-
-    /** Encodes the remaining bytes of {@code raw} (position unchanged) under this policy. */
-    public Encoded encode(ByteBuffer raw) {
-        int n = raw.remaining();
-        byte[] src = toArray(raw);
-        if (codec == Codec.RAW || n < 64 || !probeCompressible(src, n)) {
-            return new Encoded(Codec.RAW, src, n, n);
+    public record Encoded(Codec codec, ByteBuffer data, int rawLength) {
+        /** Stored bytes. */
+        public int length() {
+            return data.remaining();
         }
-        return compress(codec, src, n);
+
+        /** The stored bytes as an array from index 0 (the backing array itself when it is exactly that). */
+        public byte[] toArray() {
+            return BlockCodecs.toArray(data);
+        }
     }
 
-    /** Compresses {@code src[0..n)} with {@code c}; falls back to raw when that does not shrink it. */
+    /**
+     * Encodes the remaining bytes of {@code raw} (position unchanged) under this policy. An incompressible
+     * block is not copied: the result is a view of {@code raw}, so a direct buffer goes to the socket or the
+     * pack file as it is.
+     */
+    public Encoded encode(ByteBuffer raw) {
+        ByteBuffer view = raw.slice();
+        int n = view.remaining();
+        if (codec == Codec.RAW || n < 64 || !probeCompressible(view)) {
+            return new Encoded(Codec.RAW, view, n);
+        }
+        Encoded e = compress(codec, toArray(view), n);
+        return e != null ? e : new Encoded(Codec.RAW, view, n);
+    }
+
+    /** Compresses {@code src[0..n)} with {@code c}; null when that does not shrink it. */
     Encoded compress(Codec c, byte[] src, int n) {
         switch (c) {
             case LZ4 -> {
                 byte[] dst = new byte[LZ4_FAST.maxCompressedLength(n)];
                 int len = LZ4_FAST.compress(src, 0, n, dst, 0, dst.length);
                 if (len < n) {
-                    return new Encoded(Codec.LZ4, dst, len, n);
+                    return new Encoded(Codec.LZ4, ByteBuffer.wrap(dst, 0, len), n);
                 }
             }
             case ZSTD -> {
@@ -85,22 +100,24 @@ public final class BlockCodecs {
                     throw new IllegalStateException("zstd compress failed: " + Zstd.getErrorName(len));
                 }
                 if (len < n) {
-                    return new Encoded(Codec.ZSTD, dst, (int) len, n);
+                    return new Encoded(Codec.ZSTD, ByteBuffer.wrap(dst, 0, (int) len), n);
                 }
             }
             case RAW -> { }
         }
-        return new Encoded(Codec.RAW, src, n, n);
+        return null;
     }
 
-    private static boolean probeCompressible(byte[] src, int n) {
+    /** Whether LZ4 shrinks samples of {@code block} (index 0 to its limit; heap or direct) enough. */
+    private static boolean probeCompressible(ByteBuffer block) {
+        int n = block.remaining();
         int probe = Math.min(PROBE_BYTES, n);
-        byte[] scratch = new byte[LZ4_FAST.maxCompressedLength(probe)];
+        ByteBuffer scratch = ByteBuffer.allocate(LZ4_FAST.maxCompressedLength(probe));
         long in = 0;
         long out = 0;
         for (int off : new int[] {0, n / 2}) {
             int len = Math.min(probe, n - off);
-            out += LZ4_FAST.compress(src, off, len, scratch, 0, scratch.length);
+            out += LZ4_FAST.compress(block, off, len, scratch, 0, scratch.capacity());
             in += len;
             if (n <= probe) {
                 break;

@@ -25,6 +25,8 @@ public final class BlockHasher {
 
     private final Digests.Digest sha256 = Digests.sha256();
     private final Digests.Digest md5 = Digests.md5();
+    /** Where {@link #hash} copies heap stripes for libcrypto; allocated on first need. */
+    private ByteBuffer stripeCopy;
 
     /** A hasher with fresh digests ({@link Digests}: libcrypto's where available, else the JDK's). */
     public BlockHasher() {}
@@ -43,9 +45,18 @@ public final class BlockHasher {
         ByteBuffer b = block.duplicate();
         sha256.reset();
         md5.reset();
+        // libcrypto reads native memory: a heap stripe is copied once into a direct one that both
+        // digests read, rather than once per digest
+        boolean copy = !b.isDirect() && Digests.nativeDigests();
+        if (copy && stripeCopy == null) {
+            stripeCopy = ByteBuffer.allocateDirect(STRIPE_BYTES);
+        }
         while (b.hasRemaining()) {
             int n = Math.min(STRIPE_BYTES, b.remaining());
             ByteBuffer stripe = b.slice(b.position(), n);
+            if (copy) {
+                stripe = stripeCopy.clear().put(stripe).flip();
+            }
             sha256.update(stripe);
             stripe.rewind();
             md5.update(stripe);

@@ -500,10 +500,12 @@ public final class BlockStore implements AutoCloseable {
                 mine.complete(present);
                 return mine;
             }
-            ByteBuffer payload = ByteBuffer.wrap(encoded.data(), 0, encoded.length());
+            ByteBuffer payload = encoded.data().duplicate();
             if (encoded.codec() != Codec.RAW) {
                 String where = "block " + k + " (" + encoded.codec() + ")";
-                byte[] back = BlockCodecs.decode(encoded.codec(), encoded.data(), 0, encoded.length(), encoded.rawLength(), where);
+                ByteBuffer d = encoded.data(); // a compressed form is always on the heap
+                byte[] back = BlockCodecs.decode(encoded.codec(), d.array(), d.arrayOffset() + d.position(), d.remaining(),
+                        encoded.rawLength(), where);
                 if (!ByteBuffer.wrap(back).equals(raw)) {
                     throw new CorruptDataException(where + ": compressed form does not decode to the block's bytes");
                 }
@@ -546,7 +548,7 @@ public final class BlockStore implements AutoCloseable {
     /** Compresses {@code raw} with {@code codecs} and stores it (see {@link #put(byte[], int, Codec, byte[], int)}). */
     public CompletableFuture<PutResult> putRaw(byte[] sha256, ByteBuffer raw, BlockCodecs codecs) {
         BlockCodecs.Encoded e = codecs.encode(raw);
-        return put(sha256, e.rawLength(), e.codec(), e.data(), e.length());
+        return put(sha256, e.rawLength(), e.codec(), e.toArray(), e.length());
     }
 
     private PutResult presentAndTouch(Key k) {

@@ -487,7 +487,8 @@ public final class RemoteDestination implements Destination {
             h.writeBytes(sha);
             h.writeIntLE(e.rawLength());
             h.writeByte(e.codec().id());
-            return one(a, Wire.PUT, op.id, Unpooled.wrappedBuffer(h, Unpooled.wrappedBuffer(e.data(), 0, e.length())));
+            // a direct block (the engine's) goes to the socket as it is: Netty copies only heap bytes
+            return one(a, Wire.PUT, op.id, Unpooled.wrappedBuffer(h, Unpooled.wrappedBuffer(e.data().duplicate())));
         });
         return op.result;
     }

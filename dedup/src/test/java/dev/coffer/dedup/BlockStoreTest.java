@@ -48,6 +48,39 @@ class BlockStoreTest {
     }
 
     @Test
+    void codecs_sendIncompressibleBlocksAsAViewOfTheCallersBuffer_andCompressSlicesAndDirectBuffers() throws IOException {
+        BlockCodecs codecs = BlockCodecs.defaults();
+        byte[] random = TestBlocks.random(3, 1 << 20);
+        ByteBuffer direct = ByteBuffer.allocateDirect(random.length + 100);
+        direct.position(100);
+        direct.put(random).position(100);
+        BlockCodecs.Encoded raw = codecs.encode(direct);
+        assertThat(raw.codec()).isEqualTo(Codec.RAW);
+        assertThat(raw.data().isDirect()).as("no copy of an incompressible direct block").isTrue();
+        assertThat(raw.toArray()).isEqualTo(random);
+        assertThat(direct.position()).isEqualTo(100);
+
+        // compressible content inside a larger array and inside a direct buffer: probe and compress see
+        // exactly the block, whatever its offset
+        byte[] text = TestBlocks.text(4, 1 << 20);
+        byte[] padded = new byte[text.length + 4096];
+        java.util.Arrays.fill(padded, (byte) 0x5a);
+        System.arraycopy(text, 0, padded, 4096, text.length);
+        ByteBuffer textDirect = ByteBuffer.allocateDirect(text.length).put(text).flip();
+        for (ByteBuffer b : List.of(ByteBuffer.wrap(padded, 4096, text.length).slice(), textDirect)) {
+            BlockCodecs.Encoded z = codecs.encode(b);
+            assertThat(z.codec()).isEqualTo(Codec.ZSTD);
+            assertThat(z.length()).isLessThan(text.length / 3);
+            assertThat(BlockCodecs.decode(z.codec(), z.toArray(), 0, z.length(), z.rawLength(), "test")).isEqualTo(text);
+        }
+        // and a direct block stores and reads back like any other
+        try (BlockStore s = BlockStore.open(dir)) {
+            assertThat(s.putRaw(TestBlocks.sha(random), direct, codecs).join().codec()).isEqualTo(Codec.RAW);
+            assertThat(s.get(TestBlocks.sha(random)).array()).isEqualTo(random);
+        }
+    }
+
+    @Test
     void put_rejectsBytesThatDoNotMatchTheirHash() throws IOException {
         byte[] a = TestBlocks.random(1, 4096);
         try (BlockStore s = BlockStore.open(dir)) {

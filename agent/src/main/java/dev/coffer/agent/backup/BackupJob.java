@@ -87,7 +87,7 @@ public final class BackupJob {
         log.info("backup start job={} vm=\"{}\" disks={} source={} previous={}", backupId, vm.displayName(),
                 vm.disks().size(), pit.consistency(), previous.isPresent() ? previous.getAsLong() : "none");
         List<DiskOutcome> outcomes = new ArrayList<>();
-        DedupSink sink = new DedupSink(catalog, destinationName, destination);
+        DedupSink sink = new DedupSink(catalog, destinationName, destination, options.blockBytes() + options.tailAllowance());
         try {
             for (VirtualMachine.VmDisk d : vm.disks()) {
                 outcomes.add(backupDisk(vmId, backupId, d, pit, sink, counters, cancelled, previous));

@@ -45,6 +45,13 @@ final class DedupSink implements BlockSink, AutoCloseable {
     private final ConcurrentHashMap<ByteBuffer, Boolean> seen = new ConcurrentHashMap<>();
     private final List<StoredBlock> stored = new ArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    /**
+     * Reused direct buffers for the copies of large blocks. A direct copy goes to the socket or the pack
+     * file as it is (a heap one is copied again by Netty or the JDK), and reuse spares the collector a
+     * 1 MiB allocation per block. Their number is bounded by the byte budget, which charges their capacity.
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> directPool = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final int directCapacity;
     private final Thread thread;
     private volatile boolean closing;
     private final java.util.concurrent.Semaphore budget = new java.util.concurrent.Semaphore(BUDGET_BYTES);
@@ -56,7 +63,12 @@ final class DedupSink implements BlockSink, AutoCloseable {
     final AtomicLong bytesSentStored = new AtomicLong();
     final AtomicLong blocksKnown = new AtomicLong();
 
-    DedupSink(Catalog catalog, String destinationName, Destination destination) {
+    /**
+     * @param maxBlockBytes the largest block the readers produce: copies of blocks from a quarter of that up
+     *     go to reused direct buffers of this size
+     */
+    DedupSink(Catalog catalog, String destinationName, Destination destination, int maxBlockBytes) {
+        this.directCapacity = maxBlockBytes;
         this.catalog = catalog;
         this.destinationName = destinationName;
         this.destination = destination;
@@ -79,18 +91,22 @@ final class DedupSink implements BlockSink, AutoCloseable {
         // lookup batch and its send, and the readers should not wait with it. The copies are bounded
         // by a byte budget, so memory stays bounded whatever the destination's speed.
         int n = data.remaining();
-        int permits = Math.min(n, BUDGET_BYTES);
+        boolean pooled = n >= directCapacity / 4 && n <= directCapacity;
+        int permits = Math.min(pooled ? directCapacity : n, BUDGET_BYTES);
         try {
             budget.acquire(permits);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(e);
         }
-        ByteBuffer copy = ByteBuffer.allocate(n);
+        ByteBuffer copy = pooled ? takeDirect() : ByteBuffer.allocate(n);
         copy.put(data.duplicate()).flip();
         Pending p = new Pending(hash, copy, new CompletableFuture<>());
         outstanding.incrementAndGet();
         p.released().whenComplete((v, ex) -> {
+            if (pooled && ex == null) {
+                directPool.offer(copy); // after a failure a send may still hold it: left to the GC
+            }
             budget.release(permits);
             outstanding.decrementAndGet();
         });
@@ -212,6 +228,11 @@ final class DedupSink implements BlockSink, AutoCloseable {
                 p.released().complete(null);
             });
         }
+    }
+
+    private ByteBuffer takeDirect() {
+        ByteBuffer b = directPool.poll();
+        return b != null ? b.clear() : ByteBuffer.allocateDirect(directCapacity);
     }
 
     private static dev.coffer.catalog.Block block(Pending p) {

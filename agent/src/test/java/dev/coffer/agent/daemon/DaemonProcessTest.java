@@ -61,11 +61,14 @@ class DaemonProcessTest {
 
     private DaemonFixture setUp() throws Exception {
         DaemonFixture fx = new DaemonFixture(dir);
-        fx.writeConfig("", "policies:\n  - name: snap\n    on_new_snapshot: true\n    retention: {last: 10}\n");
+        // the bandwidth cap keeps the fixture backup's ~54 MB of reads going for ~3 s, so the signals below land
+        // mid-read whatever the machine's speed (uncapped, the backup took under a second)
+        fx.writeConfig("", "policies:\n  - name: snap\n    on_new_snapshot: true\n    retention: {last: 10}\n"
+                + "    bandwidth: 16MiB/s\n");
         return fx;
     }
 
-    /** Triggers snapshot s1 and returns once its backup is running with bytes read (the store is empty, so it takes seconds). */
+    /** Triggers snapshot s1 and returns once its backup is running with bytes read (capped at 16 MiB/s: it takes seconds). */
     private static void triggerAndAwaitRunning(DaemonFixture fx, ApiClient c) throws Exception {
         fx.snapshot("s1");
         assertThat(DaemonFixture.await(Duration.ofSeconds(20), () -> jobs(c).stream().anyMatch(j ->
@@ -110,7 +113,9 @@ class DaemonProcessTest {
                 return false;
             }
         })).isTrue();
-        assertThat(Files.readString(dir.resolve("first.log"))).contains(fx.config + ":16: policies[1].schedule: invalid cron");
+        long scheduleLine = good.lines().count() + 2; // "  - name: broken", then its schedule
+        assertThat(Files.readString(dir.resolve("first.log")))
+                .contains(fx.config + ":" + scheduleLine + ": policies[1].schedule: invalid cron");
         assertThat(c.get("/v1/health").json().get("policies")).hasSize(1);
         Files.writeString(fx.config, good + "  - name: extra\n    schedule: [\"0 4 * * *\"]\n    source: live\n");
         Fixtures.run("kill", "-HUP", Long.toString(p.pid()));
