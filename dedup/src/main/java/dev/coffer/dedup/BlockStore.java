@@ -13,7 +13,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -982,7 +981,7 @@ public final class BlockStore implements AutoCloseable {
         ManifestFile.checkId(backupId);
         Path tmp = newTempFile("manifest");
         try {
-            MessageDigest listDigest = ManifestFile.sha256();
+            Digests.Digest listDigest = ManifestFile.sha256();
             long count = 0;
             long logical = 0;
             long missing = 0;
@@ -1022,7 +1021,7 @@ public final class BlockStore implements AutoCloseable {
                         } else {
                             logical += loc[3];
                         }
-                        listDigest.update(sha);
+                        listDigest.update(sha, 0, sha.length);
                         if (buf.remaining() < 32) {
                             buf.flip();
                             while (buf.hasRemaining()) {
@@ -1044,7 +1043,7 @@ public final class BlockStore implements AutoCloseable {
                 }
                 ManifestFile m = new ManifestFile(backupId, count, logical, System.currentTimeMillis(), listDigest.digest());
                 ByteBuffer h = m.encodeHeader();
-                MessageDigest all = ManifestFile.sha256();
+                Digests.Digest all = ManifestFile.sha256();
                 all.update(h.duplicate());
                 ch.write(h, 0);
                 // trailer: SHA-256 of header + body; the body digest was computed as it streamed
@@ -1070,7 +1069,7 @@ public final class BlockStore implements AutoCloseable {
         }
     }
 
-    private static void digestBody(Path tmp, long count, MessageDigest d) throws IOException {
+    private static void digestBody(Path tmp, long count, Digests.Digest d) throws IOException {
         // re-read the hash list just written (bounded: streamed in 64 KiB reads)
         try (InputStream in = new BufferedInputStream(Files.newInputStream(tmp), 1 << 16)) {
             in.skipNBytes(ManifestFile.HEADER_BYTES);

@@ -167,6 +167,7 @@ public final class Digests {
             if (b.hasArray()) {
                 update(b.array(), b.arrayOffset() + b.position(), n);
             } else {
+                flush();
                 start();
                 long base = Pointer.nativeValue(Native.getDirectBufferPointer(b));
                 check(Evp.EVP_DigestUpdate(ctx, new Pointer(base + b.position()), n), "EVP_DigestUpdate");
@@ -174,26 +175,40 @@ public final class Digests {
             b.position(b.limit());
         }
 
+        /**
+         * Heap bytes are gathered in the direct scratch buffer and handed to libcrypto when it is full (or
+         * before a direct update and at the end): a manifest fed 32 bytes at a time makes one native call
+         * per 64 KiB, not one per hash.
+         */
         @Override
         public void update(byte[] a, int off, int len) {
             java.util.Objects.checkFromIndexSize(off, len, a.length);
-            start();
             if (scratch == null && len > 0) {
                 scratch = ByteBuffer.allocateDirect(SCRATCH_BYTES);
                 scratchAddress = Pointer.nativeValue(Native.getDirectBufferPointer(scratch));
             }
             while (len > 0) {
-                int n = Math.min(len, SCRATCH_BYTES);
-                scratch.clear();
+                int n = Math.min(len, SCRATCH_BYTES - scratch.position());
                 scratch.put(a, off, n);
-                check(Evp.EVP_DigestUpdate(ctx, new Pointer(scratchAddress), n), "EVP_DigestUpdate");
                 off += n;
                 len -= n;
+                if (!scratch.hasRemaining()) {
+                    flush();
+                }
+            }
+        }
+
+        private void flush() {
+            if (scratch != null && scratch.position() > 0) {
+                start();
+                check(Evp.EVP_DigestUpdate(ctx, new Pointer(scratchAddress), scratch.position()), "EVP_DigestUpdate");
+                scratch.clear();
             }
         }
 
         @Override
         public byte[] digest() {
+            flush();
             start();
             byte[] out = new byte[length];
             check(Evp.EVP_DigestFinal_ex(ctx, out, null), "EVP_DigestFinal_ex");
@@ -205,6 +220,9 @@ public final class Digests {
         @Override
         public void reset() {
             started = false; // the next update initialises the context afresh
+            if (scratch != null) {
+                scratch.clear();
+            }
         }
 
         private static void check(int ok, String what) {

@@ -7,8 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.function.Consumer;
@@ -94,17 +92,17 @@ record ManifestFile(String backupId, long blockCount, long logicalBytes, long co
      */
     static ManifestFile forEachBlock(Path file, String backupId, Consumer<byte[]> sink) throws IOException {
         long size = Files.size(file);
-        MessageDigest all = sha256();
+        Digests.Digest all = sha256();
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
             byte[] h = in.readNBytes(HEADER_BYTES);
             ManifestFile m = parseHeader(ByteBuffer.wrap(h), backupId, file, size);
-            all.update(h);
+            all.update(h, 0, h.length);
             for (long i = 0; i < m.blockCount; i++) {
                 byte[] sha = in.readNBytes(32);
                 if (sha.length != 32) {
                     throw new CorruptDataException(file + " at 0x" + Long.toHexString(HEADER_BYTES + i * 32) + ": truncated");
                 }
-                all.update(sha);
+                all.update(sha, 0, sha.length);
                 sink.accept(sha);
             }
             byte[] trailer = in.readNBytes(32);
@@ -115,11 +113,8 @@ record ManifestFile(String backupId, long blockCount, long logicalBytes, long co
         }
     }
 
-    static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    /** The SHA-256 of manifest lists and files ({@link Digests}: libcrypto's where it loads). */
+    static Digests.Digest sha256() {
+        return Digests.sha256();
     }
 }

@@ -61,6 +61,29 @@ class DigestsTest {
     }
 
     @Test
+    void manySmallUpdates_mixedWithDirectOnes_giveTheJdksDigest() throws Exception {
+        // heap bytes are gathered before they reach libcrypto: order must survive a direct update between
+        Random r = new Random(9);
+        Digests.Digest sha = Digests.sha256();
+        MessageDigest jdk = MessageDigest.getInstance("SHA-256");
+        for (int round = 0; round < 5000; round++) {
+            byte[] piece = new byte[r.nextInt(40)];
+            r.nextBytes(piece);
+            sha.update(piece, 0, piece.length);
+            jdk.update(piece);
+            if (round % 997 == 0) {
+                ByteBuffer direct = ByteBuffer.allocateDirect(70_000);
+                byte[] fill = new byte[70_000];
+                r.nextBytes(fill);
+                direct.put(fill).flip();
+                sha.update(direct);
+                jdk.update(fill);
+            }
+        }
+        assertThat(sha.digest()).isEqualTo(jdk.digest());
+    }
+
+    @Test
     void reset_forgetsWhatWasFed() throws Exception {
         Digests.Digest sha = Digests.sha256();
         sha.update(new byte[] {1, 2, 3}, 0, 3);

@@ -8,8 +8,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
@@ -254,12 +252,8 @@ public final class HttpTargetClient implements RestoreTarget {
     }
 
     private static byte[] sha256(ByteBuffer b) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(b);
-            return md.digest();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
-        }
+        dev.coffer.dedup.Digests.Digest d = dev.coffer.dedup.Digests.sha256();
+        d.update(b);
+        return d.digest();
     }
 }

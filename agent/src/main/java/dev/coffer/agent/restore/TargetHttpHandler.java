@@ -253,7 +253,11 @@ final class TargetHttpHandler extends ChannelInboundHandlerAdapter {
         String expected = req.headers().get(CHUNK_SHA256_HEADER);
         if (expected != null) {
             byte[] want = sha256Param(expected, CHUNK_SHA256_HEADER);
-            byte[] got = TargetServer.sha256(ByteBufUtil.getBytes(content));
+            dev.coffer.dedup.Digests.Digest sha = dev.coffer.dedup.Digests.sha256();
+            for (ByteBuffer part : data) {
+                sha.update(part.duplicate()); // the socket's buffers as they are, no copy into an array
+            }
+            byte[] got = sha.digest();
             if (!MessageDigest.isEqual(want, got)) {
                 throw new RestoreException(Code.HASH_MISMATCH, "chunk at offset " + offset + " of " + u.targetPath()
                         + ": SHA-256 expected " + expected + ", found " + HexFormat.of().formatHex(got));

@@ -20,8 +20,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -190,11 +188,9 @@ public final class TargetServer implements Closeable {
     }
 
     static byte[] sha256(byte[] b) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(b);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
-        }
+        dev.coffer.dedup.Digests.Digest d = dev.coffer.dedup.Digests.sha256();
+        d.update(b, 0, b.length);
+        return d.digest();
     }
 
     /** Closes connections beyond {@link Options#maxConnections}; per channel (counts its own arrival once). */

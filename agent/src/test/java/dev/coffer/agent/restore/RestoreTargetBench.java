@@ -161,10 +161,16 @@ public final class RestoreTargetBench {
             }
         }
         String token = "bench-token-" + System.nanoTime();
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "-Dio.netty.leakDetection.level=disabled", "-cp", System.getProperty("java.class.path"),
-                "dev.coffer.agent.Main", "target", "--listen", "127.0.0.1:0", "--root", root.toString(), "--token", token)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-Dio.netty.leakDetection.level=disabled"));
+        // the compiler options the launcher gives `coffer target` (scripts/jvm-profile.sh, via bench-restore-target)
+        String targetJit = System.getProperty("bench.targetJvmOpts", "");
+        if (!targetJit.isBlank()) {
+            cmd.addAll(List.of(targetJit.trim().split("\\s+")));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                "dev.coffer.agent.Main", "target", "--listen", "127.0.0.1:0", "--root", root.toString(), "--token", token));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
             if (line == null || !line.startsWith("listening on ")) {
