@@ -29,7 +29,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * {@code coffer destination}: runs the destination server over a block store, and maintains the store
  * ({@code verify}, {@code gc}, {@code stats}). Protocol: docs/protocol.md; store: docs/store.md.
  */
-@Command(name = "destination",
+@Command(mixinStandardHelpOptions = true, name = "destination",
         description = "Serve a block store to agents (docs/protocol.md), or maintain it: verify, gc, stats.",
         subcommands = {DestinationCommand.Verify.class, DestinationCommand.Gc.class, DestinationCommand.Stats.class})
 public final class DestinationCommand implements Callable<Integer> {
@@ -110,7 +110,7 @@ public final class DestinationCommand implements Callable<Integer> {
     }
 
     /** {@code coffer destination verify}: re-reads and re-hashes every block; exit 1 when anything is damaged. */
-    @Command(name = "verify", description = "Re-read and re-hash every stored block; report damage by backup.")
+    @Command(mixinStandardHelpOptions = true, name = "verify", description = "Re-read and re-hash every stored block; report damage by backup.")
     static final class Verify implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -149,7 +149,7 @@ public final class DestinationCommand implements Callable<Integer> {
     }
 
     /** {@code coffer destination gc}: collects blocks no committed manifest references. */
-    @Command(name = "gc", description = "Delete blocks no committed backup references and compact pack files.")
+    @Command(mixinStandardHelpOptions = true, name = "gc", description = "Delete blocks no committed backup references and compact pack files.")
     static final class Gc implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -181,7 +181,7 @@ public final class DestinationCommand implements Callable<Integer> {
     }
 
     /** {@code coffer destination stats}: blocks, bytes and the dedup ratio. */
-    @Command(name = "stats", description = "Blocks, logical vs stored bytes, dedup ratio.")
+    @Command(mixinStandardHelpOptions = true, name = "stats", description = "Blocks, logical vs stored bytes, dedup ratio.")
     static final class Stats implements Callable<Integer> {
         @Spec
         CommandSpec spec;

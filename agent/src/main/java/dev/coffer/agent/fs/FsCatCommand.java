@@ -11,7 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code coffer fs cat DISK PATH[:STREAM]}: writes a file's (or an alternate stream's) bytes to stdout. */
-@Command(name = "cat", description = "Write a file's content (or PATH:STREAM, an alternate stream) to stdout.")
+@Command(mixinStandardHelpOptions = true, name = "cat", description = "Write a file's content (or PATH:STREAM, an alternate stream) to stdout.")
 public final class FsCatCommand implements Callable<Integer> {
     /** Bytes per read: large enough for sequential disk reads, small enough to stay in cache. */
     static final int CHUNK = 1 << 20;

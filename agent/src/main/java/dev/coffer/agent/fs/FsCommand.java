@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
  * {@code coffer fs}: the NTFS reader's dump tool. Opens the NTFS volume on a disk (any VMDK, a raw
  * disk image, or a bare volume image) and lists, prints, describes or extracts its files.
  */
-@Command(name = "fs", description = "Read the NTFS volume inside a virtual disk: ls, cat, stat, extract.",
+@Command(mixinStandardHelpOptions = true, name = "fs", description = "Read the NTFS volume inside a virtual disk: ls, cat, stat, extract.",
         subcommands = {FsLsCommand.class, FsCatCommand.class, FsStatCommand.class, FsExtractCommand.class,
             CommandLine.HelpCommand.class})
 public final class FsCommand implements Runnable {

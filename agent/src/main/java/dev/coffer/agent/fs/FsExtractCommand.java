@@ -26,7 +26,7 @@ import picocli.CommandLine.Command;
  * on disk, never as symlinks; every name is checked so nothing is written outside DIR; existing
  * files are not overwritten and symlinks already in DIR are not followed.
  */
-@Command(name = "extract", description = "Copy the tree under PATH (default /) into DIR, with modification times.")
+@Command(mixinStandardHelpOptions = true, name = "extract", description = "Copy the tree under PATH (default /) into DIR, with modification times.")
 public final class FsExtractCommand implements Callable<Integer> {
     @CommandLine.Mixin
     FsCommand.DiskOptionsMixin diskOptions;

@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
  * alternate stream: type (d/r/l), size in bytes, modification time (ISO-8601 UTC), path from the
  * root with '/', streams as path:stream. {@code -r} builds the whole tree from one MFT scan.
  */
-@Command(name = "ls", description = "List files: type (d/r/l), size, modified (UTC), path; streams as path:stream.")
+@Command(mixinStandardHelpOptions = true, name = "ls", description = "List files: type (d/r/l), size, modified (UTC), path; streams as path:stream.")
 public final class FsLsCommand implements Callable<Integer> {
     @CommandLine.Mixin
     FsCommand.DiskOptionsMixin diskOptions;

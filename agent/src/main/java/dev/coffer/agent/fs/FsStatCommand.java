@@ -13,7 +13,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code coffer fs stat DISK PATH}: everything the MFT says about one file, streams and cluster runs included. */
-@Command(name = "stat", description = "Show a file's MFT record: names, times, attributes, reparse point, streams and runs.")
+@Command(mixinStandardHelpOptions = true, name = "stat", description = "Show a file's MFT record: names, times, attributes, reparse point, streams and runs.")
 public final class FsStatCommand implements Callable<Integer> {
     @CommandLine.Mixin
     FsCommand.DiskOptionsMixin diskOptions;

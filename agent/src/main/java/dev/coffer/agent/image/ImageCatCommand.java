@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
  * {@link FileChannel}; chunks the allocation map says hold no data are written from one shared zero
  * buffer without reading anything.
  */
-@Command(name = "cat", description = "Write the whole virtual disk as raw bytes to stdout (or -o FILE).")
+@Command(mixinStandardHelpOptions = true, name = "cat", description = "Write the whole virtual disk as raw bytes to stdout (or -o FILE).")
 final class ImageCatCommand implements Callable<Integer> {
     /** Chunk size: 4 MiB is a few grain tables' worth and keeps the in-flight memory at ~16-32 MiB. */
     static final int CHUNK = 4 << 20;

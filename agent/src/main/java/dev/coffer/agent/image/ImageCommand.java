@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  * {@code coffer image}: the virtual-disk reader's dump tool. Opens any VMDK (every subformat and
  * snapshot chain) or, with {@code --raw}, a plain raw image, and shows what Coffer sees.
  */
-@Command(name = "image", description = "Inspect virtual disks: info, cat, map, partitions.",
+@Command(mixinStandardHelpOptions = true, name = "image", description = "Inspect virtual disks: info, cat, map, partitions.",
         subcommands = {ImageInfoCommand.class, ImageCatCommand.class, ImageMapCommand.class,
             ImagePartitionsCommand.class, CommandLine.HelpCommand.class})
 public final class ImageCommand implements Runnable {

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
  * {@code coffer image info DISK}: createType, capacity, extents, the snapshot chain, grain size and
  * allocated bytes of every layer, and the descriptor's ddb keys.
  */
-@Command(name = "info", description = "Show a disk's type, capacity, extents, chain, grain size and allocated bytes.")
+@Command(mixinStandardHelpOptions = true, name = "info", description = "Show a disk's type, capacity, extents, chain, grain size and allocated bytes.")
 final class ImageInfoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

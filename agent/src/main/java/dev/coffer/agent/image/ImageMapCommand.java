@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
  * (data, zero, or unallocated); with {@code --leaf}, only what the leaf layer holds, the ranges an
  * incremental backup of a snapshot delta reads.
  */
-@Command(name = "map", description = "Show which layer holds each range (data/zero/unallocated).")
+@Command(mixinStandardHelpOptions = true, name = "map", description = "Show which layer holds each range (data/zero/unallocated).")
 final class ImageMapCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code coffer image partitions DISK}: the MBR or GPT partitions of a virtual disk. */
-@Command(name = "partitions", description = "List the MBR/GPT partitions of a disk: type, offset, length.")
+@Command(mixinStandardHelpOptions = true, name = "partitions", description = "List the MBR/GPT partitions of a disk: type, offset, length.")
 final class ImagePartitionsCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
