@@ -81,6 +81,37 @@ class BlockStoreTest {
     }
 
     @Test
+    void groupCommit_acrossManyBatchesAndPackRotations_acknowledgesOnlyWhatIsIndexed() throws Exception {
+        // small batches and packs: many group commits, with pack rotations between and inside them
+        StoreOptions o = new StoreOptions(700_000, 150_000, 2, 30, java.time.Duration.ZERO);
+        List<byte[]> blocks = new ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            blocks.add(TestBlocks.random(500 + i, 20_000 + 997 * i));
+        }
+        try (BlockStore s = BlockStore.open(dir, o)) {
+            List<CompletableFuture<PutResult>> puts = new ArrayList<>();
+            for (byte[] b : blocks) {
+                puts.add(s.putRaw(TestBlocks.sha(b), ByteBuffer.wrap(b), BlockCodecs.defaults()));
+            }
+            for (int i = 0; i < blocks.size(); i++) {
+                assertThat(puts.get(i).join().alreadyPresent()).isFalse();
+                // acknowledged means indexed and readable at once
+                assertThat(s.has(TestBlocks.sha(blocks.get(i)))).isTrue();
+            }
+            assertThat(s.stats().blocks()).isEqualTo(blocks.size());
+        }
+        try (BlockStore s = BlockStore.open(dir, o)) {
+            for (byte[] b : blocks) {
+                assertThat(s.get(TestBlocks.sha(b)).array()).isEqualTo(b);
+            }
+            assertThat(s.verify().ok()).isTrue();
+            try (var packs = Files.list(dir.resolve("packs"))) {
+                assertThat(packs.count()).as("rotations happened").isGreaterThan(3);
+            }
+        }
+    }
+
+    @Test
     void put_rejectsBytesThatDoNotMatchTheirHash() throws IOException {
         byte[] a = TestBlocks.random(1, 4096);
         try (BlockStore s = BlockStore.open(dir)) {
