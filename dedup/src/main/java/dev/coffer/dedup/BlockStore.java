@@ -588,22 +588,31 @@ public final class BlockStore implements AutoCloseable {
         for (int from = 0; from < sha256s.size(); from += LOOKUP_BATCH) {
             List<byte[]> chunk = sha256s.subList(from, Math.min(sha256s.size(), from + LOOKUP_BATCH));
             chunk.forEach(BlockStore::checkSha);
-            gcLock.readLock().lock();
-            try {
-                Map<Key, long[]> found = lookupAll(chunk);
-                for (Key k : found.keySet()) {
-                    touch(k);
+            Map<Key, long[]> found = presentAndTouchAll(chunk);
+            for (int i = 0; i < chunk.size(); i++) {
+                if (found.containsKey(new Key(chunk.get(i)))) {
+                    out.set(from + i);
                 }
-                for (int i = 0; i < chunk.size(); i++) {
-                    if (found.containsKey(new Key(chunk.get(i)))) {
-                        out.set(from + i);
-                    }
-                }
-            } finally {
-                gcLock.readLock().unlock();
             }
         }
         return out;
+    }
+
+    /**
+     * {@link #lookupAll} under the GC read lock, marking every block found as asked about (GC keeps it):
+     * the batched form of {@link #presentAndTouch}.
+     */
+    private Map<Key, long[]> presentAndTouchAll(List<byte[]> shas) {
+        gcLock.readLock().lock();
+        try {
+            Map<Key, long[]> found = lookupAll(shas);
+            for (Key k : found.keySet()) {
+                touch(k);
+            }
+            return found;
+        } finally {
+            gcLock.readLock().unlock();
+        }
     }
 
     /** A block as stored, already checked: payload CRC, decode, SHA-256. */
@@ -680,7 +689,6 @@ public final class BlockStore implements AutoCloseable {
         return b.array();
     }
 
-    /** {pack, offset, stored_len, raw_len, codec} or null. */
     /** Hashes looked up by one {@link #lookupAll} query. */
     static final int LOOKUP_BATCH = 256;
 
@@ -717,6 +725,7 @@ public final class BlockStore implements AutoCloseable {
         }
     }
 
+    /** {pack, offset, stored_len, raw_len, codec} or null. */
     private long[] lookup(byte[] sha) {
         synchronized (readDb) {
             try {
@@ -1002,16 +1011,7 @@ public final class BlockStore implements AutoCloseable {
                     }
                     // one query per LOOKUP_BATCH hashes: a manifest of the 20,000 small files of a VM took
                     // ~0.4 s looked up one by one, most of it sqlite-jdbc's per-statement overhead
-                    Map<Key, long[]> found;
-                    gcLock.readLock().lock();
-                    try {
-                        found = lookupAll(chunk);
-                        for (Key k : found.keySet()) {
-                            touch(k);
-                        }
-                    } finally {
-                        gcLock.readLock().unlock();
-                    }
+                    Map<Key, long[]> found = presentAndTouchAll(chunk);
                     for (byte[] sha : chunk) {
                         long[] loc = found.get(new Key(sha));
                         if (loc == null) {
