@@ -95,6 +95,15 @@ public final class BlockHasher {
         return sha256.digest();
     }
 
+    /** SHA-256 of the remaining bytes of {@code parts}, in order, without moving their positions. */
+    public byte[] sha256(ByteBuffer[] parts) {
+        sha256.reset();
+        for (ByteBuffer p : parts) {
+            sha256.update(p.duplicate());
+        }
+        return sha256.digest();
+    }
+
     /** SHA-256 of {@code len} bytes of {@code a} from {@code off}. */
     public byte[] sha256(byte[] a, int off, int len) {
         sha256.reset();

@@ -13,14 +13,14 @@ import dev.coffer.dedup.Digests;
  */
 final class ContentHasher {
     private final int blockBytes;
-    private final Digests.Digest outer = newSha256();
+    private final Digests.Digest outer = Digests.sha256();
     private final Digests.Digest inner;
     /** Bytes of the current block hashed so far. */
     private long inBlock;
 
     ContentHasher(int blockBytes) {
         this.blockBytes = blockBytes;
-        this.inner = blockBytes > 0 ? newSha256() : null;
+        this.inner = blockBytes > 0 ? Digests.sha256() : null;
     }
 
     /** Hashes the buffer's remaining bytes (consuming them). */
@@ -83,10 +83,5 @@ final class ContentHasher {
         ContentHasher h = new ContentHasher(blockBytes);
         h.update(ByteBuffer.wrap(content));
         return h.digest();
-    }
-
-    /** A SHA-256 for restored content: libcrypto's where it loads, else the JDK's ({@link Digests}). */
-    static Digests.Digest newSha256() {
-        return Digests.sha256();
     }
 }

@@ -1,5 +1,6 @@
 package dev.coffer.agent.restore;
 
+import dev.coffer.dedup.BlockHasher;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.restore.RestoreException.Code;
 import java.io.IOException;
@@ -95,7 +96,7 @@ public final class HttpTargetClient implements RestoreTarget {
             data.duplicate().get(copy);
             body = HttpRequest.BodyPublishers.ofByteArray(copy);
         }
-        String chunkHash = options.sendChunkHashes() ? HexFormat.of().formatHex(sha256(data.duplicate())) : null;
+        String chunkHash = options.sendChunkHashes() ? HexFormat.of().formatHex(BlockHasher.forThread().sha256(data)) : null;
         RestoreFile f = upload.file();
         URI uri = fileUri(f.path(), f.stream(), "", "offset=" + offset);
         String what = "write of " + data.remaining() + " bytes at offset " + offset + " of " + f.displayName();
@@ -249,11 +250,5 @@ public final class HttpTargetClient implements RestoreTarget {
         }
         return new RestoreException(code, what + ": restore target " + base + " answered " + r.statusCode() + ": "
                 + (message != null ? message : "(no message)"));
-    }
-
-    private static byte[] sha256(ByteBuffer b) {
-        dev.coffer.dedup.Digests.Digest d = dev.coffer.dedup.Digests.sha256();
-        d.update(b);
-        return d.digest();
     }
 }

@@ -275,7 +275,7 @@ final class PartialFile implements Closeable {
         if (bb == 0 || offset % bb != 0) {
             return false;
         }
-        dev.coffer.dedup.Digests.Digest md = ContentHasher.newSha256();
+        dev.coffer.dedup.Digests.Digest md = dev.coffer.dedup.Digests.sha256();
         int part = 0;
         ByteBuffer cur = parts.length > 0 ? parts[0].duplicate() : null;
         long end = offset + length;

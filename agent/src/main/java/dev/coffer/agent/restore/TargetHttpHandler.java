@@ -1,5 +1,6 @@
 package dev.coffer.agent.restore;
 
+import dev.coffer.dedup.BlockHasher;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.agent.restore.RestoreException.Code;
 import io.netty.buffer.ByteBuf;
@@ -253,11 +254,7 @@ final class TargetHttpHandler extends ChannelInboundHandlerAdapter {
         String expected = req.headers().get(CHUNK_SHA256_HEADER);
         if (expected != null) {
             byte[] want = sha256Param(expected, CHUNK_SHA256_HEADER);
-            dev.coffer.dedup.Digests.Digest sha = dev.coffer.dedup.Digests.sha256();
-            for (ByteBuffer part : data) {
-                sha.update(part.duplicate()); // the socket's buffers as they are, no copy into an array
-            }
-            byte[] got = sha.digest();
+            byte[] got = BlockHasher.forThread().sha256(data); // the socket's buffers, not copied into an array
             if (!MessageDigest.isEqual(want, got)) {
                 throw new RestoreException(Code.HASH_MISMATCH, "chunk at offset " + offset + " of " + u.targetPath()
                         + ": SHA-256 expected " + expected + ", found " + HexFormat.of().formatHex(got));

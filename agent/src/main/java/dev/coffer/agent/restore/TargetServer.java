@@ -1,5 +1,6 @@
 package dev.coffer.agent.restore;
 
+import dev.coffer.dedup.BlockHasher;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -188,9 +189,7 @@ public final class TargetServer implements Closeable {
     }
 
     static byte[] sha256(byte[] b) {
-        dev.coffer.dedup.Digests.Digest d = dev.coffer.dedup.Digests.sha256();
-        d.update(b, 0, b.length);
-        return d.digest();
+        return BlockHasher.forThread().sha256(b, 0, b.length);
     }
 
     /** Closes connections beyond {@link Options#maxConnections}; per channel (counts its own arrival once). */
