@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.zip.Deflater;
 
 /**
@@ -21,13 +19,10 @@ import java.util.zip.Deflater;
  * directory) and an end-of-stream marker close the file. All-zero grains are not written.
  */
 public final class DiskExport {
-    private static final int SECTOR = 512;
-    /** 64 KiB grains (128 sectors), what VMware and qemu write. */
-    private static final int GRAIN_SECTORS = 128;
+    private static final int SECTOR = VmdkHeaders.SECTOR;
+    private static final int GRAIN_SECTORS = VmdkHeaders.GRAIN_SECTORS;
     private static final int GRAIN = GRAIN_SECTORS * SECTOR;
-    /** Grain table entries per table, fixed by the format for streamOptimized. */
-    private static final int GTES_PER_GT = 512;
-    private static final int MAGIC = 0x564d444b;
+    private static final int GTES_PER_GT = VmdkHeaders.GTES_PER_GT;
     private static final long GD_AT_END = 0xFFFFFFFFFFFFFFFFL;
     /** Flags: valid newline test, compressed grains, markers. */
     private static final int FLAGS = 0x1 | 0x10000 | 0x20000;
@@ -70,7 +65,7 @@ public final class DiskExport {
         long capacitySectors = (layout.capacity() + SECTOR - 1) / SECTOR;
         long grains = (capacitySectors + GRAIN_SECTORS - 1) / GRAIN_SECTORS;
         int gtCount = (int) ((grains + GTES_PER_GT - 1) / GTES_PER_GT);
-        byte[] descriptor = descriptor(capacitySectors, name);
+        byte[] descriptor = VmdkHeaders.descriptor("streamOptimized", capacitySectors, name, "ddb.toolsVersion = \"0\"\n");
         long descriptorSectors = (descriptor.length + SECTOR - 1) / SECTOR;
         long overhead = 1 + descriptorSectors;
         Sink sink = new Sink(out);
@@ -171,38 +166,8 @@ public final class DiskExport {
     }
 
     private static byte[] header(long capacitySectors, long descriptorSectors, long overhead, long gdOffset) {
-        ByteBuffer h = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
-        h.putInt(0x00, MAGIC);
-        h.putInt(0x04, 3);
-        h.putInt(0x08, FLAGS);
-        h.putLong(0x0C, capacitySectors);
-        h.putLong(0x14, GRAIN_SECTORS);
-        h.putLong(0x1C, 1);
-        h.putLong(0x24, descriptorSectors);
-        h.putInt(0x2C, GTES_PER_GT);
-        h.putLong(0x30, 0);
-        h.putLong(0x38, gdOffset);
-        h.putLong(0x40, overhead);
-        h.put(0x48, (byte) 0);
-        h.put(0x49, (byte) '\n');
-        h.put(0x4A, (byte) ' ');
-        h.put(0x4B, (byte) '\r');
-        h.put(0x4C, (byte) '\n');
-        h.putShort(0x4D, (short) 1);   // deflate
-        return h.array();
+        return VmdkHeaders.header(3, FLAGS, capacitySectors, descriptorSectors, 0, gdOffset, overhead, 1); // deflate
     }
-
-    private static byte[] descriptor(long capacitySectors, String name) {
-        long cylinders = Math.min(65535, capacitySectors / (255 * 63));
-        String cid = String.format(Locale.ROOT, "%08x", (int) (System.nanoTime() ^ capacitySectors));
-        String text = "# Disk DescriptorFile\nversion=1\nCID=" + cid + "\nparentCID=ffffffff\n"
-                + "createType=\"streamOptimized\"\n\n# Extent description\nRW " + capacitySectors + " SPARSE \""
-                + name.replace("\"", "") + "\"\n\n# The Disk Data Base\n#DDB\n\nddb.virtualHWVersion = \"4\"\n"
-                + "ddb.geometry.cylinders = \"" + cylinders + "\"\nddb.geometry.heads = \"255\"\n"
-                + "ddb.geometry.sectors = \"63\"\nddb.adapterType = \"lsilogic\"\nddb.toolsVersion = \"0\"\n";
-        return text.getBytes(StandardCharsets.US_ASCII);
-    }
-
 
     private static boolean allZero(byte[] b) {
         for (byte x : b) {

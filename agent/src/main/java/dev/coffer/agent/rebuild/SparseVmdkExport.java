@@ -5,10 +5,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.BitSet;
-import java.util.Locale;
 
 /**
  * Writes a backed-up disk as a monolithicSparse VMDK (one hosted sparse extent, the format ESXi's
@@ -24,17 +22,14 @@ import java.util.Locale;
  * touches it; the tables can therefore be written before any grain, since every grain's place is its
  * rank among the allocated ones.
  *
- * <p>It lives beside the daemon's restores for now; its home is {@code rebuild}, next to
- * {@code DiskExport}'s streamOptimized writer.
+ * <p>Its header and descriptor are {@link VmdkHeaders}', shared with {@code DiskExport}'s
+ * streamOptimized writer.
  */
 public final class SparseVmdkExport {
-    private static final int SECTOR = 512;
-    /** 64 KiB grains (128 sectors), what VMware and qemu write. */
-    private static final long GRAIN_SECTORS = 128;
+    private static final int SECTOR = VmdkHeaders.SECTOR;
+    private static final long GRAIN_SECTORS = VmdkHeaders.GRAIN_SECTORS;
     private static final int GRAIN = (int) (GRAIN_SECTORS * SECTOR);
-    /** Grain table entries per table: 512, fixed by VMware for hosted sparse extents. */
-    private static final int GTES_PER_GT = 512;
-    private static final int MAGIC = 0x564d444b;
+    private static final int GTES_PER_GT = VmdkHeaders.GTES_PER_GT;
     /** Flags: bit 0 valid newline test, bit 1 redundant grain table present. */
     private static final int FLAGS = 0x1 | 0x2;
     /**
@@ -80,7 +75,7 @@ public final class SparseVmdkExport {
         long gtCount = (grains + GTES_PER_GT - 1) / GTES_PER_GT;
         long gtSectors = GTES_PER_GT * 4L / SECTOR;                 // 4 sectors per table
         long gdSectors = (gtCount * 4 + SECTOR - 1) / SECTOR;
-        byte[] descriptor = descriptor(capacitySectors, name);
+        byte[] descriptor = VmdkHeaders.descriptor("monolithicSparse", capacitySectors, name, "");
         long descriptorSectors = (descriptor.length + SECTOR - 1) / SECTOR;
         long rgdOffset = 1 + descriptorSectors;
         long rgtStart = rgdOffset + gdSectors;
@@ -91,7 +86,7 @@ public final class SparseVmdkExport {
         if (lastSector > 0xFFFFFFFFL) {
             throw new IOException("sparse VMDK of " + lastSector + " sectors: grain table entries are 32-bit");
         }
-        write(out, header(capacitySectors, descriptorSectors, rgdOffset, gdOffset, overhead));
+        write(out, VmdkHeaders.header(1, FLAGS, capacitySectors, descriptorSectors, rgdOffset, gdOffset, overhead, 0));
         write(out, Arrays.copyOf(descriptor, (int) (descriptorSectors * SECTOR)));
         for (long dirAt : new long[] {rgtStart, gtStart}) {
             writeDirectory(out, gtCount, gdSectors, dirAt, gtSectors);
@@ -147,39 +142,4 @@ public final class SparseVmdkExport {
     private static long roundUp(long v, long to) {
         return (v + to - 1) / to * to;
     }
-
-    private static byte[] header(long capacitySectors, long descriptorSectors, long rgdOffset, long gdOffset,
-            long overhead) {
-        ByteBuffer h = ByteBuffer.allocate(SECTOR).order(ByteOrder.LITTLE_ENDIAN);
-        h.putInt(0x00, MAGIC);
-        h.putInt(0x04, 1);                 // version
-        h.putInt(0x08, FLAGS);
-        h.putLong(0x0C, capacitySectors);
-        h.putLong(0x14, GRAIN_SECTORS);
-        h.putLong(0x1C, 1);                // descriptorOffset
-        h.putLong(0x24, descriptorSectors);
-        h.putInt(0x2C, GTES_PER_GT);
-        h.putLong(0x30, rgdOffset);
-        h.putLong(0x38, gdOffset);
-        h.putLong(0x40, overhead);
-        h.put(0x48, (byte) 0);             // uncleanShutdown
-        h.put(0x49, (byte) '\n');
-        h.put(0x4A, (byte) ' ');
-        h.put(0x4B, (byte) '\r');
-        h.put(0x4C, (byte) '\n');
-        h.putShort(0x4D, (short) 0);       // no compression
-        return h.array();
-    }
-
-    private static byte[] descriptor(long capacitySectors, String name) {
-        long cylinders = Math.min(65535, capacitySectors / (255 * 63));
-        String cid = String.format(Locale.ROOT, "%08x", (int) (System.nanoTime() ^ capacitySectors));
-        String text = "# Disk DescriptorFile\nversion=1\nCID=" + cid + "\nparentCID=ffffffff\n"
-                + "createType=\"monolithicSparse\"\n\n# Extent description\nRW " + capacitySectors + " SPARSE \""
-                + name.replace("\"", "").replace("\n", "") + "\"\n\n# The Disk Data Base\n#DDB\n\n"
-                + "ddb.virtualHWVersion = \"4\"\nddb.geometry.cylinders = \"" + cylinders + "\"\n"
-                + "ddb.geometry.heads = \"255\"\nddb.geometry.sectors = \"63\"\nddb.adapterType = \"lsilogic\"\n";
-        return text.getBytes(StandardCharsets.US_ASCII);
-    }
-
 }
