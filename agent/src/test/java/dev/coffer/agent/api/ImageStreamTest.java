@@ -73,6 +73,17 @@ class ImageStreamTest {
         }
     }
 
+    /** Waits until the daemon reports {@code n} image streams running. */
+    static boolean awaitActiveStreams(int n, Duration within) throws InterruptedException {
+        return DaemonFixture.await(within, () -> {
+            try {
+                return metric("coffer_image_streams_active") == n;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+    }
+
     static double metric(String name) throws Exception {
         for (String line : uds.get("/metrics").text().split("\n")) {
             if (line.startsWith(name + " ")) {
@@ -182,13 +193,7 @@ class ImageStreamTest {
             assertThat(metric("coffer_image_streams_active")).isEqualTo(1.0);
         }
         // the reader went away: the export stops
-        assertThat(DaemonFixture.await(Duration.ofSeconds(10), () -> {
-            try {
-                return metric("coffer_image_streams_active") == 0.0;
-            } catch (Exception e) {
-                return false;
-            }
-        })).isTrue();
+        assertThat(awaitActiveStreams(0, Duration.ofSeconds(10))).isTrue();
         assertThat(metric("coffer_image_streams_aborted_total")).isEqualTo(abortedBefore + 1);
         double sentTotal = metric("coffer_image_stream_bytes_total") - sentBefore;
         Thread.sleep(300);
@@ -207,13 +212,7 @@ class ImageStreamTest {
                         .getBytes(StandardCharsets.US_ASCII)));
                 assertThat(c.read(ByteBuffer.allocate(4096))).isPositive(); // its head: the export runs and waits for us
             }
-            assertThat(DaemonFixture.await(Duration.ofSeconds(5), () -> {
-                try {
-                    return metric("coffer_image_streams_active") == ImageStreams.MAX_STREAMS;
-                } catch (Exception e) {
-                    return false;
-                }
-            })).isTrue();
+            assertThat(awaitActiveStreams(ImageStreams.MAX_STREAMS, Duration.ofSeconds(5))).isTrue();
             ApiClient.Response r = uds.get("/v1/backups/" + backup + "/disks/0/image");
             assertThat(r.status()).as(r.text()).isEqualTo(503);
             assertThat(r.json().get("error").asText()).contains("busy");
@@ -222,13 +221,7 @@ class ImageStreamTest {
                 c.close();
             }
         }
-        assertThat(DaemonFixture.await(Duration.ofSeconds(10), () -> {
-            try {
-                return metric("coffer_image_streams_active") == 0.0;
-            } catch (Exception e) {
-                return false;
-            }
-        })).isTrue();
+        assertThat(awaitActiveStreams(0, Duration.ofSeconds(10))).isTrue();
         assertThat(uds.download("/v1/backups/" + backup + "/disks/0/image?format=vmdk-stream",
                 java.io.OutputStream.nullOutputStream())).isPositive();
     }
