@@ -11,30 +11,36 @@
 # Without it the JDK's digests are used, which reach the CPU's SHA instructions only through C2: then the
 # full JIT runs, with the digest code compiled at once rather than after tens of megabytes.
 
+# Whether the system has libcrypto (the test Digests makes when it loads, done here before the JVM starts).
+coffer_have_libcrypto() {
+  local f
+  for f in /usr/lib/*/libcrypto.so.* /lib/*/libcrypto.so.* /usr/lib64/libcrypto.so.* /usr/lib/libcrypto.so.*; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
+}
+
 # coffer_jit_opts COMMAND [SUBCOMMAND]
 coffer_jit_opts() {
-  local have_libcrypto=false f
-  for f in /usr/lib/*/libcrypto.so.* /lib/*/libcrypto.so.* /usr/lib64/libcrypto.so.* /usr/lib/libcrypto.so.*; do
-    if [ -e "$f" ]; then have_libcrypto=true; break; fi
-  done
+  # without libcrypto: the JDK's digest code compiled at once by C2, not after tens of megabytes
+  local jdk_digests=(-XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,sun.security.provider.*::*,0.05")
   case "${1:-} ${2:-}" in
     # short, latency-bound listings: C1 and the serial collector start fastest (docs/perf/ntfs.md)
     "fs ls"|"fs stat"|"image info"|"image map"|"image partitions"|"backups "*|"ls "*|"find "*|"history "*|"diff "*)
       jit=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData) ;;
     # a one-file restore is mostly start-up: the serial collector starts faster
     "restore "*)
-      if $have_libcrypto; then
+      if coffer_have_libcrypto; then
         jit=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
       else
-        jit=(-XX:CompileThresholdScaling=6 -XX:CompileCommand=quiet
-             "-XX:CompileCommand=CompileThresholdScaling,sun.security.provider.*::*,0.05" -XX:+UseSerialGC)
+        jit=(-XX:CompileThresholdScaling=6 "${jdk_digests[@]}" -XX:+UseSerialGC)
       fi ;;
     # the commands whose hot loop is hashing, compressing and copying blocks
     "backup "*|"verify "*|"demo "*|"destination "*|"agent "*|"target "*)
-      if $have_libcrypto; then
+      if coffer_have_libcrypto; then
         jit=(-XX:TieredStopAtLevel=1)
       else
-        jit=(-XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,sun.security.provider.*::*,0.05")
+        jit=("${jdk_digests[@]}")
       fi ;;
     # the rest (image cat, fs extract, ...) runs Java loops over VMDK grains and NTFS runs: full JIT
     *) jit=() ;;
