@@ -58,17 +58,15 @@ public final class CofferCommand implements Runnable {
         if (named != null) {
             cli.addSubcommand(args[0], named);
         } else {
-            SUBCOMMANDS.forEach(cli::addSubcommand);
+            for (Map.Entry<String, Class<?>> e : SUBCOMMANDS.entrySet()) {
+                cli.addSubcommand(e.getKey(), e.getValue());
+            }
         }
         cli.addSubcommand("help", new CommandLine.HelpCommand());
-        cli.setExecutionExceptionHandler(CofferCommand::handleFailure);
-        cli.setParameterExceptionHandler((ex, rejected) -> {
-            ex.getCommandLine().getErr().println("coffer: " + ex.getMessage());
-            ex.getCommandLine().getErr().println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName()
-                    + " --help' for usage.");
-            return ExitCodes.USAGE;
-        });
-        cli.setExitCodeExceptionMapper(ex -> ExitCodes.FAILED);
+        Handlers handlers = new Handlers();
+        cli.setExecutionExceptionHandler(handlers);
+        cli.setParameterExceptionHandler(handlers);
+        cli.setExitCodeExceptionMapper(handlers);
         return cli;
     }
 
@@ -77,8 +75,36 @@ public final class CofferCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /**
+     * Coffer's exit codes and one-line errors, as a class rather than lambdas: picocli is compiled for
+     * Java 5, and the class-data archive the launcher records (see {@code coffer}) leaves out such an
+     * old class once archiving a lambda has linked it. A lambda for one of these interfaces, or a
+     * method reference to {@code CommandLine::addSubcommand}, kept {@code picocli.CommandLine} itself
+     * out of the archive, and every start loaded and verified it from the jar (~20 ms).
+     */
+    static final class Handlers implements CommandLine.IExecutionExceptionHandler,
+            CommandLine.IParameterExceptionHandler, CommandLine.IExitCodeExceptionMapper {
+        @Override
+        public int handleExecutionException(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
+            return handleFailure(ex, cli);
+        }
+
+        @Override
+        public int handleParseException(CommandLine.ParameterException ex, String[] rejected) {
+            CommandLine cli = ex.getCommandLine();
+            cli.getErr().println("coffer: " + ex.getMessage());
+            cli.getErr().println("Try '" + cli.getCommandSpec().qualifiedName() + " --help' for usage.");
+            return ExitCodes.USAGE;
+        }
+
+        @Override
+        public int getExitCode(Throwable ex) {
+            return ExitCodes.FAILED;
+        }
+    }
+
     /** Prints one line that says what failed and where; a stack trace only with COFFER_DEBUG=1. */
-    private static int handleFailure(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
+    private static int handleFailure(Exception ex, CommandLine cli) {
         Throwable cause = ex instanceof UncheckedIOException u ? u.getCause() : ex;
         cli.getErr().println("coffer: " + describe(cause));
         if ("1".equals(System.getenv("COFFER_DEBUG"))) {
