@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -53,7 +54,7 @@ import org.sqlite.SQLiteException;
  */
 public final class Catalog implements AutoCloseable {
     /** The schema version this code writes; {@code 00N-*.sql} migrations lead up to it. */
-    public static final int SCHEMA_VERSION = 2;
+    public static final int SCHEMA_VERSION = 3;
     /** {@code PRAGMA application_id} of every Coffer catalog: ASCII "CFFR". */
     static final int APPLICATION_ID = 0x43464652;
     /** Database page size. Measured in docs/perf/catalog.md (4 KiB vs 8 KiB vs 16 KiB). */
@@ -299,19 +300,71 @@ public final class Catalog implements AutoCloseable {
     /** Records what a running backup read of one disk: the chain it opened (base first), capacity and bytes read. */
     public void recordDisk(long backupId, long diskId, List<String> chain, long capacityBytes, long bytesRead)
             throws CatalogException {
+        recordDisk(backupId, diskId, chain, capacityBytes, bytesRead, null);
+    }
+
+    /**
+     * As above, with {@code layers}: the engine's description of the chain's files as they were while the
+     * backup read them (null when they changed meanwhile). A later backup of the disk compares it with
+     * the chain it finds to tell which bytes may have changed since ({@link #diskLayers}).
+     */
+    public void recordDisk(long backupId, long diskId, List<String> chain, long capacityBytes, long bytesRead,
+            String layers) throws CatalogException {
         String chainText = encodeChain(chain);
         write("record disk " + diskId + " of backup " + backupId, con -> {
             requireState(con, backupId, BackupState.RUNNING);
             try (PreparedStatement ps = con.prepareStatement("INSERT OR REPLACE INTO backup_disk(backup_id, disk_id,"
-                    + " chain, capacity_bytes, bytes_read) VALUES(?,?,?,?,?)")) {
+                    + " chain, capacity_bytes, bytes_read, layers) VALUES(?,?,?,?,?,?)")) {
                 ps.setLong(1, backupId);
                 ps.setLong(2, diskId);
                 ps.setString(3, chainText);
                 ps.setLong(4, capacityBytes);
                 ps.setLong(5, bytesRead);
+                ps.setString(6, layers);
                 ps.executeUpdate();
             }
             return null;
+        });
+    }
+
+    /** The {@code layers} a complete backup recorded for a disk; empty when none (or the backup is not complete). */
+    public Optional<String> diskLayers(long backupId, long diskId) throws CatalogException {
+        return read("layers of disk " + diskId + " in backup " + backupId, con -> {
+            try (PreparedStatement ps = con.prepareStatement("SELECT d.layers FROM backup_disk d JOIN backup b"
+                    + " ON b.id = d.backup_id WHERE d.backup_id = ? AND d.disk_id = ? AND b.state = 'complete'")) {
+                ps.setLong(1, backupId);
+                ps.setLong(2, diskId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    /**
+     * The streams of one version as it was cataloged, by name: size, blocks (with their MD5 and size),
+     * runs and initialized size (-1 when the version predates schema 3). For the engine's change tracking,
+     * with a {@link LiveVersion#versionId()}.
+     */
+    public Map<String, StreamRecord> streamsOf(long versionId) throws CatalogException {
+        return read("streams of version " + versionId, con -> {
+            Map<String, StreamRecord> out = new LinkedHashMap<>();
+            try (PreparedStatement ps = con.prepareStatement(
+                    "SELECT name, size, blocks, runs, initialized FROM stream WHERE version_id = ?")) {
+                ps.setLong(1, versionId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String where = "stream '" + rs.getString(1) + "' of version " + versionId;
+                        long init = rs.getLong(5);
+                        if (rs.wasNull()) {
+                            init = -1;
+                        }
+                        out.put(rs.getString(1), new StreamRecord(rs.getString(1), rs.getLong(2),
+                                blockRefs(con, rs.getBytes(3), where), Blobs.decodeRuns(rs.getBytes(4), where), init));
+                    }
+                }
+            }
+            return out;
         });
     }
 

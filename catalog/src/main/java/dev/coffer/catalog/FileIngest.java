@@ -286,7 +286,7 @@ public final class FileIngest implements AutoCloseable {
                         + " modified_ns, changed_ns, accessed_ns, attributes, fingerprint)"
                         + " VALUES(?,?,?,?,NULL,?,?,?,?,?,?,?,?,?,?,?)");
                 PreparedStatement insStream = con.prepareStatement(
-                        "INSERT INTO stream(version_id, name, size, blocks, runs) VALUES(?,?,?,?,?)")) {
+                        "INSERT INTO stream(version_id, name, size, blocks, runs, initialized) VALUES(?,?,?,?,?,?)")) {
             List<String> newNames = new ArrayList<>();
             // Names the cache does not know: insert them all in one executeBatch with ids chosen here (in a full
             // backup most names are new); a name another ingest already stored inserts nothing (update count 0)
@@ -351,6 +351,11 @@ public final class FileIngest implements AutoCloseable {
                     insStream.setLong(3, s.size());
                     insStream.setBytes(4, Blobs.encodeBlocks(s.blocks()));
                     insStream.setBytes(5, Blobs.encodeRuns(s.runs()));
+                    if (s.initialized() < 0) {
+                        insStream.setNull(6, java.sql.Types.INTEGER);
+                    } else {
+                        insStream.setLong(6, s.initialized());
+                    }
                     insStream.addBatch();
                     for (BlockRef r : s.blocks()) {
                         refs.add(r.block());

@@ -22,7 +22,7 @@ import org.sqlite.SQLiteOpenMode;
  */
 final class Schema {
     /** Resource names of the migrations, index i = version i+1. */
-    static final List<String> MIGRATIONS = List.of("001-initial.sql", "002-copy-log.sql");
+    static final List<String> MIGRATIONS = List.of("001-initial.sql", "002-copy-log.sql", "003-change-tracking.sql");
 
     /** WAL pages after which the writer checkpoints itself: 16384 = 64 MiB at 4 KiB pages (see Checkpointer). */
     static final int WRITER_AUTOCHECKPOINT_PAGES = 16_384;

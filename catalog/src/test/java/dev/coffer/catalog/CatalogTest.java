@@ -678,4 +678,42 @@ class CatalogTest {
                 (2L << 30) - (1 << 20), "ntfs", "A1B2C3D4", 4096));
         assertThat(cat.schemaVersion()).isEqualTo(Catalog.SCHEMA_VERSION);
     }
+
+    @Test
+    void changeTracking_streamsOfAVersion_andTheLayersOfACompleteBackupsDisk() throws Exception {
+        long disk = cat.disks(vm).get(0).id();
+        long b = cat.beginBackup(vm, T0.plusSeconds(90_000), "reflink", "daily");
+        FileRecord f = file("/tracked.bin", 90, 1, "tango-1", "tango-2");
+        StreamRecord s = f.streams().get(0);
+        try (FileIngest in = cat.ingest(b, vol)) {
+            in.add(new FileRecord(f.path(), f.mftRecord(), f.mftSequence(), f.parentRecord(), f.kind(), f.size(),
+                    f.createdNanos(), f.modifiedNanos(), f.mftChangedNanos(), f.accessedNanos(), f.attributes(),
+                    f.fingerprint(), List.of(new StreamRecord("", s.size(), s.blocks(), s.runs(), 7),
+                            new StreamRecord("old", 3, List.of(new BlockRef(0, block("old"))), List.of()))));
+            in.finish();
+        }
+        cat.recordDisk(b, disk, List.of("win10.vmdk"), 2L << 30, 100, "0\t/ds/win10.vmdk\t1\t2\t3\t4:5\n");
+        assertThat(cat.diskLayers(b, disk)).as("only a complete backup's layers count").isEmpty();
+        cat.markComplete(b, T0.plusSeconds(90_060));
+        assertThat(cat.diskLayers(b, disk)).contains("0\t/ds/win10.vmdk\t1\t2\t3\t4:5\n");
+        assertThat(cat.diskLayers(b1, disk)).as("a backup that recorded none").isEmpty();
+
+        List<LiveVersion> live = new ArrayList<>();
+        cat.forEachLiveVersion(vol, b, v -> {
+            if (v.path().equals("/tracked.bin")) {
+                live.add(v);
+            }
+        });
+        Map<String, StreamRecord> streams = cat.streamsOf(live.get(0).versionId());
+        assertThat(streams.keySet()).containsExactlyInAnyOrder("", "old");
+        StreamRecord back = streams.get("");
+        assertThat(back.size()).isEqualTo(s.size());
+        assertThat(back.initialized()).isEqualTo(7);
+        assertThat(back.runs()).isEqualTo(s.runs());
+        assertThat(back.blocks()).extracting(BlockRef::offset).containsExactly(0L, (long) "tango-1".length());
+        assertThat(back.blocks().get(1).block().sha256()).isEqualTo(block("tango-2").sha256());
+        assertThat(back.blocks().get(1).block().md5()).isEqualTo(block("tango-2").md5());
+        assertThat(streams.get("old").initialized()).as("written without one: unknown").isEqualTo(-1);
+    }
+
 }

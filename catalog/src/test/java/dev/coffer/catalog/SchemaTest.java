@@ -42,7 +42,7 @@ class SchemaTest {
                 Statement st = con.createStatement()) {
             assertThat(one(st, "PRAGMA journal_mode")).isEqualTo("wal");
             assertThat(one(st, "PRAGMA application_id")).isEqualTo(String.valueOf(0x43464652));
-            assertThat(one(st, "SELECT group_concat(version) FROM schema_version")).isEqualTo("1,2");
+            assertThat(one(st, "SELECT group_concat(version) FROM schema_version")).isEqualTo("1,2,3");
             assertThat(one(st, "PRAGMA page_size")).isEqualTo(String.valueOf(Catalog.PAGE_SIZE));
         }
     }
@@ -76,7 +76,7 @@ class SchemaTest {
                     + " VALUES(1, 1, 1, 1, 1, 0, 5, 5, 5, 0, 0, 0, 0, 16, 0), (2, 2, 2, 1, 0, 3, 64, 1, 5, 0, 0, 0, 0, 32, 9)");
         }
         try (Catalog c = Catalog.open(f)) {
-            assertThat(c.schemaVersion()).isEqualTo(2);
+            assertThat(c.schemaVersion()).isEqualTo(Catalog.SCHEMA_VERSION);
             assertThat(c.list(1, 1, "/", 0, 10).items()).singleElement()
                     .satisfies(e -> assertThat(e.path()).isEqualTo("/old.txt"));
             assertThat(c.backup(1).orElseThrow().files()).isEqualTo(1);
@@ -103,8 +103,8 @@ class SchemaTest {
         }
         byte[] before = Files.readAllBytes(f);
         assertThatThrownBy(() -> Catalog.open(f)).isInstanceOf(UnsupportedSchemaException.class)
-                .hasMessageContaining(f.toString()).hasMessageContaining("version 3 is newer")
-                .hasMessageContaining("(2)");
+                .hasMessageContaining(f.toString()).hasMessageContaining("version 4 is newer")
+                .hasMessageContaining("(3)");
         assertThat(Files.readAllBytes(f)).isEqualTo(before);
     }
 

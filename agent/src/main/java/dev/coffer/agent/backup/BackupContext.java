@@ -15,9 +15,11 @@ import java.util.function.BooleanSupplier;
  * @param tailAllowance the most slack bytes read past a stream's end to check they are zero
  * @param counters live figures
  * @param cancelled true once the job is to stop
+ * @param changed the disk byte ranges that may differ from what the previous backup read ({@link
+ *     ChainState}); null when unknown, and then every block of a changed file is read
  */
 record BackupContext(Catalog catalog, long backupId, BlockPipeline pipeline, BlockSink sink, int blockBytes,
-        int tailAllowance, Counters counters, BooleanSupplier cancelled) {
+        int tailAllowance, Counters counters, BooleanSupplier cancelled, Extents changed) {
 
     void checkCancelled() throws InterruptedIOException {
         if (cancelled.getAsBoolean() || Thread.currentThread().isInterrupted()) {

@@ -140,14 +140,25 @@ public final class BackupJob {
                 chain.add(0, l.path().getFileName().toString());
             }
             long diskId = catalog.disk(vmId, d.slot(), d.leaf().toString(), chain, disk.size());
+            String layers = ChainState.describe(disk);
+            Extents changed = null;
+            if (previous.isPresent()) {
+                changed = ChainState.changedSince(disk, layers, catalog.diskLayers(previous.getAsLong(), diskId).orElse(null));
+            }
+            log.debug("disk change tracking disk={} changedBytes={}", diskId, changed == null ? "unknown" : changed.total());
             BlockPipeline pipeline = new BlockPipeline(disk, sink, throttle, options.workers(),
                     options.buffers(), options.blockBytes() + options.tailAllowance(), counters.bytesRead,
                     options.idleIo());
             try {
                 BackupContext ctx = new BackupContext(catalog, backupId, pipeline, sink, options.blockBytes(),
-                        options.tailAllowance(), counters, cancelled);
+                        options.tailAllowance(), counters, cancelled, changed);
                 DiskBackup.Result r = new DiskBackup(ctx, disk, diskId).run(previous);
-                catalog.recordDisk(backupId, diskId, chain, disk.size(), r.bytesRead());
+                // the chain's files as they were when the read began, if they still are: what the next
+                // backup compares its own chain with (ChainState)
+                long lookedAt = java.time.Instant.now().toEpochMilli() * 1_000_000L;
+                String after = ChainState.describe(disk);
+                boolean stable = layers != null && layers.equals(after) && ChainState.settled(layers, lookedAt);
+                catalog.recordDisk(backupId, diskId, chain, disk.size(), r.bytesRead(), stable ? layers : null);
                 for (String w : r.warnings()) {
                     log.warn("backup warning job={} disk={} {}", backupId, d.slot(), w);
                 }

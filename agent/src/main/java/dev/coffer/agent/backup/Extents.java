@@ -119,6 +119,25 @@ final class Extents {
         return se.length == 0;
     }
 
+    /** Whether any range shares a value with {@code [start, end)}. Binary search: O(log n). */
+    boolean overlaps(long start, long end) {
+        if (end <= start) {
+            return false;
+        }
+        // the first range whose end is past start
+        int lo = 0;
+        int hi = size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (end(mid) <= start) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo < size() && start(lo) < end;
+    }
+
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("[");

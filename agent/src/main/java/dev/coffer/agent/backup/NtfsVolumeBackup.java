@@ -113,7 +113,11 @@ final class NtfsVolumeBackup {
                         byContent.add(previous.get(p));
                     }
                 }
-                backupRecord(f, paths, fp, !orphan, byContent);
+                LiveVersion before = ctx.changed() == null || paths.isEmpty() ? null : previous.get(paths.get(0));
+                if (before != null && before.mftRecord() != f.mftRecordNumber()) {
+                    before = null;
+                }
+                backupRecord(f, paths, fp, !orphan, byContent, before);
             }
             log.debug("volume phase=submitted ms={}", (System.nanoTime() - t0) / 1_000_000);
             ctx.pipeline().finish();
@@ -263,10 +267,15 @@ final class NtfsVolumeBackup {
         }
     }
 
-    /** Reads, hashes and catalogs a new or changed record. */
-    private void backupRecord(FileRecord f, List<String> paths, long fp, boolean coverable, List<LiveVersion> byContent)
-            throws IOException {
+    /**
+     * Reads, hashes and catalogs a new or changed record. With {@code before} (the path's version in the
+     * previous backup, same MFT record) and known changed ranges, blocks whose clusters are the same and
+     * unchanged since are taken from {@code before} instead of read ({@link #unchangedBlocks}).
+     */
+    private void backupRecord(FileRecord f, List<String> paths, long fp, boolean coverable, List<LiveVersion> byContent,
+            LiveVersion before) throws IOException {
         List<StreamInfo> streams = f.dataStreams();
+        Map<String, dev.coffer.catalog.StreamRecord> prior = null;
         RecordWork w = new RecordWork(f, paths, fp, streams.size(), byContent);
         if (streams.isEmpty()) {
             w.finishIfDone();
@@ -280,19 +289,114 @@ final class NtfsVolumeBackup {
                 List<dev.coffer.agent.backup.BlockTask> tasks = Planner.stream(s.runs(), cs, volumeOffset, size,
                         s.initializedSize(), ctx.blockBytes());
                 long tailEnd = tailEnd(s);
-                ctx.pipeline().submit(tasks, tailEnd, results -> {
+                if (before != null && tasks.size() > 1 && prior == null) {
+                    prior = ctx.catalog().streamsOf(before.versionId());
+                }
+                BlockResult[] unchanged = prior == null ? null : unchangedBlocks(s, tasks, prior.get(s.name()));
+                ctx.pipeline().submit(toRead(tasks, unchanged), tailEnd, read -> {
+                    List<BlockResult> results = merge(unchanged, read);
                     boolean zero = tailEnd <= 0 || results.isEmpty() || results.get(results.size() - 1).zeroTail();
                     if (coverable) {
                         synchronized (coverage) {
                             cover(s, zero);
                         }
                     }
-                    w.streamDone(index, new StreamRecord(s.name(), size, refs(results), runs(s)), zero);
+                    w.streamDone(index, new StreamRecord(s.name(), size, refs(results), runs(s), s.initializedSize()), zero);
                 });
             } else {
+                // no initialized size: its clusters are not its content, so no later backup compares them
                 w.streamDone(index, new StreamRecord(s.name(), s.size(), readInline(f, s), runs(s)), true);
             }
         }
+    }
+
+    /**
+     * Which blocks of a changed plain stream need no reading, each as the previous backup's result:
+     * those (but the last) that cut to the very same pieces of the disk (same clusters, same zeros)
+     * from the stream as it is and from the stream as the previous backup cataloged it, and whose
+     * clusters lie outside every range written since ({@link BackupContext#changed}). Null entries are
+     * read. Null when nothing can be told: no previous stream, or one cataloged without an initialized
+     * size (resident or compressed then, whose clusters are not its content, or cataloged before schema
+     * 3), or runs that do not start at VCN 0 or leave gaps.
+     */
+    private BlockResult[] unchangedBlocks(StreamInfo s, List<BlockTask> tasks, dev.coffer.catalog.StreamRecord prior) {
+        if (prior == null || prior.initialized() < 0 || !contiguous(s.runs())) {
+            return null;
+        }
+        List<Run> priorRuns = new ArrayList<>(prior.runs().size());
+        long vcn = 0;
+        for (dev.coffer.catalog.Run r : prior.runs()) {
+            priorRuns.add(new Run(vcn, r.lcn() == dev.coffer.catalog.Run.SPARSE ? Run.SPARSE : r.lcn(), r.clusterCount()));
+            vcn += r.clusterCount();
+        }
+        List<BlockTask> old = Planner.stream(priorRuns, cs, volumeOffset, prior.size(), prior.initialized(),
+                ctx.blockBytes());
+        Map<Long, dev.coffer.catalog.Block> oldBlocks = new HashMap<>(prior.blocks().size() * 2);
+        for (dev.coffer.catalog.BlockRef b : prior.blocks()) {
+            oldBlocks.put(b.offset(), b.block());
+        }
+        BlockResult[] out = new BlockResult[tasks.size()];
+        int found = 0;
+        for (int i = 0; i < tasks.size() - 1 && i < old.size(); i++) {
+            BlockTask t = tasks.get(i);
+            dev.coffer.catalog.Block b = oldBlocks.get(t.offset());
+            if (!t.equals(old.get(i)) || b == null || b.sizeBytes() != t.length() || written(t)) {
+                continue;
+            }
+            out[i] = new BlockResult(t.offset(), t.length(), new BlockHash(b.sha256(), b.md5()), false);
+            found++;
+            ctx.counters().bytesCarried.addAndGet(t.length());
+        }
+        return found == 0 ? null : out;
+    }
+
+    /** Whether any of the block's disk bytes may have been written since the previous backup. */
+    private boolean written(BlockTask t) {
+        for (Piece p : t.pieces()) {
+            if (!p.zeros() && ctx.changed().overlaps(p.diskOffset(), p.diskOffset() + p.length())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs that start at VCN 0 and follow each other without a gap (what the catalog's run lists assume). */
+    private static boolean contiguous(List<Run> runs) {
+        long vcn = 0;
+        for (Run r : runs) {
+            if (r.vcn() != vcn) {
+                return false;
+            }
+            vcn += r.clusterCount();
+        }
+        return true;
+    }
+
+    /** The tasks {@code unchanged} has no result for (all of them when it is null). */
+    private static List<BlockTask> toRead(List<BlockTask> tasks, BlockResult[] unchanged) {
+        if (unchanged == null) {
+            return tasks;
+        }
+        List<BlockTask> out = new ArrayList<>();
+        for (int i = 0; i < tasks.size(); i++) {
+            if (unchanged[i] == null) {
+                out.add(tasks.get(i));
+            }
+        }
+        return out;
+    }
+
+    /** The stream's results in order: the unchanged blocks' and, in their places, those read. */
+    private static List<BlockResult> merge(BlockResult[] unchanged, List<BlockResult> read) {
+        if (unchanged == null) {
+            return read;
+        }
+        List<BlockResult> out = new ArrayList<>(unchanged.length);
+        int r = 0;
+        for (BlockResult u : unchanged) {
+            out.add(u != null ? u : read.get(r++));
+        }
+        return out;
     }
 
     /**
