@@ -1083,13 +1083,15 @@ public final class Catalog implements AutoCloseable {
             String where = "stream '" + stream + "' of version " + e.versionId();
             int n = Blobs.blockCount(blob, where);
             List<FileBlock> out = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                FileBlock fb = blockRow(con, Blobs.blockSha(blob, i), stream, Blobs.blockOffset(blob, i));
-                if (fb == null) {
-                    throw new CorruptCatalogException(file + ": " + where + " entry " + i + " names block "
-                            + hex(Blobs.blockSha(blob, i)) + " that is not in the block table");
+            try (PreparedStatement ps = con.prepareStatement(BLOCK_ROW)) {
+                for (int i = 0; i < n; i++) {
+                    FileBlock fb = blockRow(ps, Blobs.blockSha(blob, i), stream, Blobs.blockOffset(blob, i));
+                    if (fb == null) {
+                        throw new CorruptCatalogException(file + ": " + where + " entry " + i + " names block "
+                                + hex(Blobs.blockSha(blob, i)) + " that is not in the block table");
+                    }
+                    out.add(fb);
                 }
-                out.add(fb);
             }
             return out;
         });
@@ -1910,32 +1912,40 @@ public final class Catalog implements AutoCloseable {
     }
 
     private FileBlock blockRow(Connection con, byte[] sha, String stream, long offset) throws SQLException {
-        try (PreparedStatement ps = con.prepareStatement(
-                "SELECT md5, size, stored_size, codec FROM block WHERE sha256 = ?")) {
-            ps.setBytes(1, sha);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return null;
-                }
-                long stored = rs.getLong(3);
-                if (rs.wasNull()) {
-                    stored = -1;
-                }
-                return new FileBlock(stream, offset, sha, rs.getBytes(1), rs.getLong(2), stored, rs.getString(4));
+        try (PreparedStatement ps = con.prepareStatement(BLOCK_ROW)) {
+            return blockRow(ps, sha, stream, offset);
+        }
+    }
+
+    private static final String BLOCK_ROW = "SELECT md5, size, stored_size, codec FROM block WHERE sha256 = ?";
+
+    /** One block's row through a statement prepared from {@link #BLOCK_ROW} (a file's blocks share one). */
+    private static FileBlock blockRow(PreparedStatement ps, byte[] sha, String stream, long offset) throws SQLException {
+        ps.setBytes(1, sha);
+        try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+                return null;
             }
+            long stored = rs.getLong(3);
+            if (rs.wasNull()) {
+                stored = -1;
+            }
+            return new FileBlock(stream, offset, sha, rs.getBytes(1), rs.getLong(2), stored, rs.getString(4));
         }
     }
 
     private List<BlockRef> blockRefs(Connection con, byte[] blob, String where) throws SQLException, CatalogException {
         int n = Blobs.blockCount(blob, file + ": " + where);
         List<BlockRef> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            FileBlock fb = blockRow(con, Blobs.blockSha(blob, i), null, 0);
-            if (fb == null) {
-                throw new CorruptCatalogException(file + ": " + where + " entry " + i + " names unknown block "
-                        + hex(Blobs.blockSha(blob, i)));
+        try (PreparedStatement ps = con.prepareStatement(BLOCK_ROW)) {
+            for (int i = 0; i < n; i++) {
+                FileBlock fb = blockRow(ps, Blobs.blockSha(blob, i), null, 0);
+                if (fb == null) {
+                    throw new CorruptCatalogException(file + ": " + where + " entry " + i + " names unknown block "
+                            + hex(Blobs.blockSha(blob, i)));
+                }
+                out.add(new BlockRef(Blobs.blockOffset(blob, i), new Block(fb.sha256(), fb.md5(), fb.sizeBytes())));
             }
-            out.add(new BlockRef(Blobs.blockOffset(blob, i), new Block(fb.sha256(), fb.md5(), fb.sizeBytes())));
         }
         return out;
     }
