@@ -79,13 +79,48 @@ final class NtfsVolumeBackup {
 
     Result run(OptionalLong previousBackup) throws IOException {
         Catalog catalog = ctx.catalog();
+        long t0 = System.nanoTime();
+        // the MFT walk (volume reads) and the previous versions (catalog reads) side by side
+        CompletableFuture<VolumeTree> walk = new CompletableFuture<>();
+        Thread walker = new Thread(() -> {
+            try {
+                walk.complete(vol.tree());
+            } catch (IOException | RuntimeException | Error e) {
+                walk.completeExceptionally(e);
+            }
+        }, "ntfs-tree");
+        walker.setDaemon(true);
+        walker.start();
         Map<String, LiveVersion> previous = new HashMap<>();
         if (previousBackup.isPresent()) {
-            catalog.forEachLiveVersion(volumeId, previousBackup.getAsLong(), v -> previous.put(v.path(), v));
+            try {
+                catalog.forEachLiveVersion(volumeId, previousBackup.getAsLong(), v -> previous.put(v.path(), v));
+            } catch (IOException | RuntimeException e) {
+                walk.handle((t, x) -> null).join(); // the walk reads the disk the caller closes next
+                throw e;
+            }
         }
-        long t0 = System.nanoTime();
-        VolumeTree tree = vol.tree();
-        log.debug("volume phase=tree records={} ms={}", tree.records().size(), (System.nanoTime() - t0) / 1_000_000);
+        VolumeTree tree;
+        try {
+            tree = walk.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("backup cancelled");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IOException(c);
+        }
+        log.debug("volume phase=tree records={} previous={} ms={}", tree.records().size(), previous.size(),
+                (System.nanoTime() - t0) / 1_000_000);
         List<FileRecord> records = inDiskOrder(tree.records());
         long files = 0;
         ingest = catalog.ingest(ctx.backupId(), volumeId);
