@@ -61,4 +61,10 @@ public record ClientOptions(InetSocketAddress server, Path serverCaPem, Path cli
         return new ClientOptions(server, serverCaPem, clientCertPem, clientKeyPem, token, plaintextLoopback,
                 maxInFlightBytes, attempts, pingInterval, codecs, clientName);
     }
+
+    /** A copy with another ping interval (a server silent for three of them counts as gone). */
+    public ClientOptions withPingInterval(java.time.Duration interval) {
+        return new ClientOptions(server, serverCaPem, clientCertPem, clientKeyPem, token, plaintextLoopback,
+                maxInFlightBytes, maxReconnectAttempts, interval, codecs, clientName);
+    }
 }

@@ -40,6 +40,9 @@ public final class DestinationServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final ExecutorService storeExecutor;
     private final MemoryBudget budget;
+    /** The accepted connections that are open (a closed one leaves the group by itself). */
+    private final io.netty.channel.group.ChannelGroup sessions =
+            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
     private final AtomicInteger connections = new AtomicInteger();
     private final SslContext ssl;
     private Channel listener;
@@ -101,6 +104,7 @@ public final class DestinationServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        sessions.add(ch);
                         String peer = String.valueOf(ch.remoteAddress());
                         if (ssl != null) {
                             ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc()));
@@ -161,6 +165,9 @@ public final class DestinationServer implements AutoCloseable {
             listener.close().syncUninterruptibly();
             listener = null;
         }
+        // Every session is closed here, before its event loop goes: shutting the loops down alone left,
+        // now and then, an accepted connection open and unserved (its peer then waited on it forever).
+        sessions.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         storeExecutor.shutdown();

@@ -55,6 +55,8 @@ public final class RemoteDestination implements Destination {
     static final int GET_CHARGE = 1 << 20;
     /** How long connect + TLS + HELLO may take. */
     static final long CONNECT_TIMEOUT_MS = 10_000;
+    /** Ping intervals without a single frame from the server after which the connection counts as dead. */
+    static final int SILENT_PINGS = 3;
 
     private final ClientOptions options;
     private final EventLoopGroup group;
@@ -157,7 +159,9 @@ public final class RemoteDestination implements Destination {
                         }
                         ch.pipeline().addLast("frames", new FrameDecoder("server " + options.server(), Wire.MAX_BODY_BYTES, null, 0));
                         long ping = options.pingInterval().toMillis();
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, ping, 0, TimeUnit.MILLISECONDS));
+                        // quiet for a ping interval: PING; nothing heard for three (not even the PONGs): the peer is
+                        // gone without closing (a crashed host, a half-open connection), so reconnect
+                        ch.pipeline().addLast("idle", new IdleStateHandler(SILENT_PINGS * ping, ping, 0, TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("handler", new ClientHandler(hello));
                     }
                 });
@@ -752,8 +756,14 @@ public final class RemoteDestination implements Destination {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-            if (evt instanceof IdleStateEvent && hello.isDone()) {
-                ctx.writeAndFlush(Wire.frame(ctx.alloc(), Wire.PING, ids.incrementAndGet(), ctx.alloc().buffer(0)));
+            if (evt instanceof IdleStateEvent e && hello.isDone()) {
+                if (e.state() == io.netty.handler.timeout.IdleState.READER_IDLE) {
+                    log.warn("destination silent server={} for {} ms; reconnecting", options.server(),
+                            SILENT_PINGS * options.pingInterval().toMillis());
+                    ctx.close();
+                } else {
+                    ctx.writeAndFlush(Wire.frame(ctx.alloc(), Wire.PING, ids.incrementAndGet(), ctx.alloc().buffer(0)));
+                }
                 return;
             }
             super.userEventTriggered(ctx, evt);

@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,6 +19,8 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -356,4 +359,66 @@ class RemoteDestinationTest {
             assertThat(d.get(TestBlocks.sha(a)).join().array()).isEqualTo(a);
         }
     }
+
+    @Test
+    void aServerThatGoesSilentWithoutClosing_isLeftAndTheRequestResumedElsewhere() throws Exception {
+        start(ServerOptions.Auth.plaintextLoopback(null));
+        // a relay between client and server that can stop forwarding while keeping both connections open:
+        // what a crashed host or a broken network path looks like to the client (no FIN, no RST)
+        try (ServerSocket relay = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            AtomicBoolean frozen = new AtomicBoolean();
+            Thread acceptor = new Thread(() -> {
+                while (!relay.isClosed()) {
+                    try {
+                        Socket in = relay.accept();
+                        Socket out = new Socket(server.address().getAddress(), server.address().getPort());
+                        pump(in, out, frozen);
+                        pump(out, in, frozen);
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "relay");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            InetSocketAddress via = new InetSocketAddress(InetAddress.getLoopbackAddress(), relay.getLocalPort());
+            byte[] a = TestBlocks.random(1, 100_000);
+            byte[] b = TestBlocks.random(2, 100_000);
+            try (RemoteDestination d = RemoteDestination.connect(ClientOptions.plaintextLoopback(via, null)
+                    .withPingInterval(java.time.Duration.ofMillis(300)))) {
+                d.put(TestBlocks.sha(a), ByteBuffer.wrap(a)).get(30, TimeUnit.SECONDS);
+                frozen.set(true); // the old connection goes quiet in both directions, and stays open
+                CompletableFuture<PutResult> f = d.put(TestBlocks.sha(b), ByteBuffer.wrap(b));
+                Thread.sleep(100);
+                frozen.set(false); // new connections are relayed again; the frozen ones are not
+                assertThat(f.get(30, TimeUnit.SECONDS).alreadyPresent()).isFalse();
+                assertThat(d.reconnects()).isEqualTo(1);
+                assertThat(d.get(TestBlocks.sha(b)).get(30, TimeUnit.SECONDS).array()).isEqualTo(b);
+            }
+        }
+    }
+
+    /** Copies {@code from} to {@code to} on a thread; a connection that was frozen once stays frozen. */
+    private static void pump(Socket from, Socket to, AtomicBoolean frozen) {
+        Thread t = new Thread(() -> {
+            boolean dead = false;
+            byte[] buf = new byte[65536];
+            try (from; to) {
+                InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream();
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    dead |= frozen.get();
+                    if (!dead) {
+                        out.write(buf, 0, n);
+                    }
+                }
+            } catch (IOException e) {
+                // either side closed
+            }
+        }, "relay-pump");
+        t.setDaemon(true);
+        t.start();
+    }
+
 }
