@@ -310,7 +310,7 @@ final class NtfsVolumeBackup {
     private void backupRecord(FileRecord f, List<String> paths, long fp, boolean coverable, List<LiveVersion> byContent,
             LiveVersion before) throws IOException {
         List<StreamInfo> streams = f.dataStreams();
-        Map<String, dev.coffer.catalog.StreamRecord> prior = null;
+        Map<String, StreamRecord> prior = null;
         RecordWork w = new RecordWork(f, paths, fp, streams.size(), byContent);
         if (streams.isEmpty()) {
             w.finishIfDone();
@@ -354,7 +354,7 @@ final class NtfsVolumeBackup {
      * size (resident or compressed then, whose clusters are not its content, or cataloged before schema
      * 3), or runs that do not start at VCN 0 or leave gaps.
      */
-    private BlockResult[] unchangedBlocks(StreamInfo s, List<BlockTask> tasks, dev.coffer.catalog.StreamRecord prior) {
+    private BlockResult[] unchangedBlocks(StreamInfo s, List<BlockTask> tasks, StreamRecord prior) {
         if (prior == null || prior.initialized() < 0 || !contiguous(s.runs())) {
             return null;
         }
@@ -366,15 +366,15 @@ final class NtfsVolumeBackup {
         }
         List<BlockTask> old = Planner.stream(priorRuns, cs, volumeOffset, prior.size(), prior.initialized(),
                 ctx.blockBytes());
-        Map<Long, dev.coffer.catalog.Block> oldBlocks = new HashMap<>(prior.blocks().size() * 2);
-        for (dev.coffer.catalog.BlockRef b : prior.blocks()) {
+        Map<Long, Block> oldBlocks = new HashMap<>(prior.blocks().size() * 2);
+        for (BlockRef b : prior.blocks()) {
             oldBlocks.put(b.offset(), b.block());
         }
         BlockResult[] out = new BlockResult[tasks.size()];
         int found = 0;
         for (int i = 0; i < tasks.size() - 1 && i < old.size(); i++) {
             BlockTask t = tasks.get(i);
-            dev.coffer.catalog.Block b = oldBlocks.get(t.offset());
+            Block b = oldBlocks.get(t.offset());
             if (!t.equals(old.get(i)) || b == null || b.sizeBytes() != t.length() || written(t)) {
                 continue;
             }
