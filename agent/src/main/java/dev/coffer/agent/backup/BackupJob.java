@@ -97,6 +97,10 @@ public final class BackupJob {
                 catalog.markFailed(backupId, clock.instant(), why);
                 throw new BackupException("backup of " + vm.displayName() + " failed: " + why);
             }
+            if (cancelled.getAsBoolean()) {
+                // asked to stop after the last read (whose workers do not look): never commit then
+                throw new java.io.InterruptedIOException("backup cancelled");
+            }
             keepVmFiles(vmId, backupId, vm, pit, sink);
             sink.drain();
             catalog.markStored(destinationName, sink.stored());
