@@ -582,9 +582,9 @@ final class ApiRoutes {
     }
 
     private Map<String, Object> startBackup(JsonNode body) throws IOException {
-        known(body, "vm", "datastore", "policy", "source", "snapshot");
+        known(body, "vm", "datastore", "policy", "source", "snapshot", "full");
         List<Job> jobs = daemon.requestBackup(text(body, "datastore"), text(body, "vm"), text(body, "policy"),
-                text(body, "source"), text(body, "snapshot"));
+                text(body, "source"), text(body, "snapshot"), bool(body, "full"));
         if (jobs.isEmpty()) {
             throw new ApiException(404, "the policy selects no VM");
         }

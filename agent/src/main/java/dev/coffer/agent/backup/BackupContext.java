@@ -17,9 +17,10 @@ import java.util.function.BooleanSupplier;
  * @param cancelled true once the job is to stop
  * @param changed the disk byte ranges that may differ from what the previous backup read ({@link
  *     ChainState}); null when unknown, and then every block of a changed file is read
+ * @param reread every file is read, none carried forward on its metadata alone ({@code --full})
  */
 record BackupContext(Catalog catalog, long backupId, BlockPipeline pipeline, BlockSink sink, int blockBytes,
-        int tailAllowance, Counters counters, BooleanSupplier cancelled, Extents changed) {
+        int tailAllowance, Counters counters, BooleanSupplier cancelled, Extents changed, boolean reread) {
 
     void checkCancelled() throws InterruptedIOException {
         if (cancelled.getAsBoolean() || Thread.currentThread().isInterrupted()) {

@@ -84,8 +84,9 @@ public final class BackupJob {
         long vmId = catalog.vm(dsId, vm.folder().getFileName().toString(), vm.displayName(), vm.uuid());
         OptionalLong previous = catalog.latest(vmId).map(b -> OptionalLong.of(b.id())).orElse(OptionalLong.empty());
         long backupId = catalog.beginBackup(vmId, clock.instant(), pit.consistency(), policy);
-        log.info("backup start job={} vm=\"{}\" disks={} source={} previous={}", backupId, vm.displayName(),
-                vm.disks().size(), pit.consistency(), previous.isPresent() ? previous.getAsLong() : "none");
+        log.info("backup start job={} vm=\"{}\" disks={} source={} previous={} reread={}", backupId, vm.displayName(),
+                vm.disks().size(), pit.consistency(), previous.isPresent() ? previous.getAsLong() : "none",
+                options.reread());
         List<DiskOutcome> outcomes = new ArrayList<>();
         DedupSink sink = new DedupSink(catalog, destinationName, destination, options.blockBytes() + options.tailAllowance());
         try {
@@ -146,7 +147,7 @@ public final class BackupJob {
             long diskId = catalog.disk(vmId, d.slot(), d.leaf().toString(), chain, disk.size());
             String layers = ChainState.describe(disk);
             Extents changed = null;
-            if (previous.isPresent()) {
+            if (previous.isPresent() && !options.reread()) {
                 changed = ChainState.changedSince(disk, layers, catalog.diskLayers(previous.getAsLong(), diskId).orElse(null));
             }
             log.debug("disk change tracking disk={} changedBytes={}", diskId, changed == null ? "unknown" : changed.total());
@@ -155,7 +156,7 @@ public final class BackupJob {
                     options.idleIo());
             try {
                 BackupContext ctx = new BackupContext(catalog, backupId, pipeline, sink, options.blockBytes(),
-                        options.tailAllowance(), counters, cancelled, changed);
+                        options.tailAllowance(), counters, cancelled, changed, options.reread());
                 DiskBackup.Result r = new DiskBackup(ctx, disk, diskId).run(previous);
                 // the chain's files as they were when the read began, if they still are: what the next
                 // backup compares its own chain with (ChainState)

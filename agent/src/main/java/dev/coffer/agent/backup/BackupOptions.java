@@ -8,8 +8,13 @@ package dev.coffer.agent.backup;
  * @param buffers blocks held in memory at once (memory = buffers x (blockBytes + tailAllowance))
  * @param tailAllowance the most slack bytes read past a stream's end to check they are zero
  * @param idleIo run the readers in the idle I/O class (the controller's own I/O first)
+ * @param reread read and hash every file again instead of trusting what the previous backup recorded
+ *     (file metadata, the snapshot delta): {@code coffer backup --full}. Blocks the destination holds
+ *     are still not sent, and files whose content turns out unchanged still share the previous
+ *     backup's catalog rows.
  */
-public record BackupOptions(int blockBytes, int workers, int buffers, int tailAllowance, boolean idleIo) {
+public record BackupOptions(int blockBytes, int workers, int buffers, int tailAllowance, boolean idleIo,
+        boolean reread) {
     /** Largest block: the catalog and the wire cap blocks well above this. */
     public static final int MAX_BLOCK_BYTES = 8 << 20;
 
@@ -29,11 +34,21 @@ public record BackupOptions(int blockBytes, int workers, int buffers, int tailAl
      */
     public static BackupOptions defaults() {
         int cores = Runtime.getRuntime().availableProcessors();
-        return new BackupOptions(1 << 20, cores + 1, 32, 64 << 10, true);
+        return new BackupOptions(1 << 20, cores + 1, 32, 64 << 10, true, false);
     }
 
     /** The same options with another block size. */
     public BackupOptions withBlockBytes(int bytes) {
-        return new BackupOptions(bytes, workers, buffers, tailAllowance, idleIo);
+        return new BackupOptions(bytes, workers, buffers, tailAllowance, idleIo, reread);
+    }
+
+    /** The same options, reading at full speed in the normal I/O class ({@code --no-throttle}). */
+    public BackupOptions withoutIdleIo() {
+        return new BackupOptions(blockBytes, workers, buffers, tailAllowance, false, reread);
+    }
+
+    /** The same options, re-reading every file ({@code --full}) or not. */
+    public BackupOptions withReread(boolean reread) {
+        return new BackupOptions(blockBytes, workers, buffers, tailAllowance, idleIo, reread);
     }
 }

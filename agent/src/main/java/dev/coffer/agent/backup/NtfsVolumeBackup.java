@@ -136,13 +136,13 @@ final class NtfsVolumeBackup {
                     continue;   // the reserved, nameless records 12-15: nothing a restore could want
                 }
                 files += paths.size();
-                if (!meta && !orphan && carry(f, paths, fp, previous)) {
+                if (!meta && !orphan && !ctx.reread() && carry(f, paths, fp, previous)) {
                     continue;
                 }
                 // metafiles change without their times moving: they are always read, and carried
-                // forward afterwards when their content turns out unchanged
+                // forward afterwards when their content turns out unchanged; with --full every file is
                 List<LiveVersion> byContent = null;
-                if (meta || orphan) {
+                if (meta || orphan || ctx.reread()) {
                     byContent = new ArrayList<>(paths.size());
                     for (String p : paths) {
                         byContent.add(previous.get(p));
@@ -152,7 +152,7 @@ final class NtfsVolumeBackup {
                 if (before != null && before.mftRecord() != f.mftRecordNumber()) {
                     before = null;
                 }
-                backupRecord(f, paths, fp, !orphan, byContent, before);
+                backupRecord(f, paths, fp, !orphan, byContent, meta || orphan, before);
             }
             log.debug("volume phase=submitted ms={}", (System.nanoTime() - t0) / 1_000_000);
             ctx.pipeline().finish();
@@ -308,10 +308,10 @@ final class NtfsVolumeBackup {
      * unchanged since are taken from {@code before} instead of read ({@link #unchangedBlocks}).
      */
     private void backupRecord(FileRecord f, List<String> paths, long fp, boolean coverable, List<LiveVersion> byContent,
-            LiveVersion before) throws IOException {
+            boolean contentInFingerprint, LiveVersion before) throws IOException {
         List<StreamInfo> streams = f.dataStreams();
         Map<String, StreamRecord> prior = null;
-        RecordWork w = new RecordWork(f, paths, fp, streams.size(), byContent);
+        RecordWork w = new RecordWork(f, paths, fp, streams.size(), byContent, contentInFingerprint);
         if (streams.isEmpty()) {
             w.finishIfDone();
             return;
@@ -513,14 +513,25 @@ final class NtfsVolumeBackup {
         private final StreamRecord[] streams;
         private final AtomicInteger remaining;
         private final AtomicBoolean zeroTails = new AtomicBoolean(true);
-        /** For metafiles: the previous versions, to carry forward when the content is unchanged. */
+        /**
+         * For records read whatever their fingerprint says (metafiles, orphans, every file with
+         * {@code --full}): the previous versions, to carry forward when the content is unchanged.
+         */
         private final List<LiveVersion> byContent;
+        /**
+         * Whether the cataloged fingerprint covers the content too (metafiles and orphans: their times do
+         * not move, so only the content can tell). Other files keep the plain fingerprint the next
+         * backup's {@link #carry} compares, and their content is compared with the previous version's.
+         */
+        private final boolean contentInFingerprint;
 
-        RecordWork(FileRecord f, List<String> paths, long fp, int streamCount, List<LiveVersion> byContent) {
+        RecordWork(FileRecord f, List<String> paths, long fp, int streamCount, List<LiveVersion> byContent,
+                boolean contentInFingerprint) {
             this.f = f;
             this.paths = paths;
             this.fp = fp;
             this.byContent = byContent;
+            this.contentInFingerprint = contentInFingerprint;
             this.streams = new StreamRecord[streamCount];
             this.remaining = new AtomicInteger(streamCount);
         }
@@ -539,10 +550,12 @@ final class NtfsVolumeBackup {
             StandardInformation si = f.standardInformation();
             FileKind kind = f.directory() ? FileKind.DIRECTORY : f.link() ? FileKind.SYMLINK : FileKind.FILE;
             List<StreamRecord> list = List.of(streams);
-            long fingerprint = (byContent == null ? fp : withContent(fp, list)) | (zeroTails.get() ? 1L : 0L);
+            long fingerprint = (contentInFingerprint ? withContent(fp, list) : fp) | (zeroTails.get() ? 1L : 0L);
             long parent = f.primaryName() != null ? f.primaryName().parentRecordNumber() : 0;
             ingestLater(() -> {
-                if (byContent != null && byContent.stream().allMatch(v -> v != null && v.fingerprint() == fingerprint)) {
+                if (byContent != null && byContent.stream().allMatch(v -> v != null && v.fingerprint() == fingerprint
+                        && v.mftRecord() == f.mftRecordNumber())
+                        && (contentInFingerprint || (!byContent.isEmpty() && sameStreams(byContent.get(0).versionId(), list)))) {
                     for (LiveVersion v : byContent) {
                         ingest.carry(v.versionId());
                     }
@@ -556,6 +569,20 @@ final class NtfsVolumeBackup {
                 }
             });
         }
+    }
+
+    /** Whether a version was cataloged with exactly these streams: sizes, blocks, runs, initialized sizes. */
+    private boolean sameStreams(long versionId, List<StreamRecord> streams) throws IOException {
+        Map<String, StreamRecord> before = ctx.catalog().streamsOf(versionId);
+        if (before.size() != streams.size()) {
+            return false;
+        }
+        for (StreamRecord s : streams) {
+            if (!s.equals(before.get(s.name()))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static long nanos(Instant t) {

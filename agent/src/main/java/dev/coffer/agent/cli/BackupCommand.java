@@ -71,6 +71,10 @@ public final class BackupCommand implements Callable<Integer> {
     @Option(names = "--no-throttle", description = "Read at full speed: no load-aware pacing, no idle I/O class.")
     boolean noThrottle;
 
+    @Option(names = "--full", description = {"Read and hash every file again, trusting neither the previous backup's"
+            + " file metadata nor the snapshot delta. Only blocks the destination lacks are still sent."})
+    boolean full;
+
     @Override
     public Integer call() throws Exception {
         Path abs = target.toAbsolutePath().normalize();
@@ -98,9 +102,9 @@ public final class BackupCommand implements Callable<Integer> {
         }
         BackupOptions options = BackupOptions.defaults();
         if (noThrottle) {
-            options = new BackupOptions(options.blockBytes(), options.workers(), options.buffers(),
-                    options.tailAllowance(), false);
+            options = options.withoutIdleIo();
         }
+        options = options.withReread(full);
         if (blockSize != null) {
             long bytes = Sizes.parse(blockSize, "--block-size");
             try {
@@ -191,6 +195,9 @@ public final class BackupCommand implements Callable<Integer> {
         }
         if (source != null) {
             req.put("source", source);
+        }
+        if (full) {
+            req.put("full", true);
         }
         if (snapshot != null) {
             req.put("snapshot", snapshot);

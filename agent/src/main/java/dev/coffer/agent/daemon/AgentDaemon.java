@@ -555,7 +555,7 @@ public final class AgentDaemon implements AutoCloseable {
     private void submitQuietly(AgentConfig.Policy p, AgentConfig.Datastore ds, Path folder, String trigger, String snapshot) {
         try {
             submit(new Job.Spec(Job.Kind.BACKUP, p.name(), ds.name(), folder.toAbsolutePath().normalize(), trigger,
-                    snapshot, p.priority(), null, null, null));
+                    snapshot, p.priority(), null, null, null, false));
         } catch (IOException e) {
             log.error("job not queued policy={} vm={} error=\"{}\"", p.name(), folder.getFileName(), e.getMessage());
         }
@@ -597,7 +597,7 @@ public final class AgentDaemon implements AutoCloseable {
      * VM, every VM the policy selects.
      */
     public List<Job> requestBackup(String datastore, String vm, String policy) throws IOException {
-        return requestBackup(datastore, vm, policy, null, null);
+        return requestBackup(datastore, vm, policy, null, null, false);
     }
 
     /** Point-in-time sources a backup may ask for on the socket (as {@code coffer backup --source}). */
@@ -606,10 +606,11 @@ public final class AgentDaemon implements AutoCloseable {
     /**
      * As {@link #requestBackup(String, String, String)}, reading from {@code source} (one of
      * {@link #SOURCES}; null = the policy's, or auto without one) and, for {@code storage-snapshot},
-     * storage snapshot {@code snapshot} (null = the datastore's newest).
+     * storage snapshot {@code snapshot} (null = the datastore's newest); with {@code reread}, every
+     * file is read again ({@code coffer backup --full}, {@link dev.coffer.agent.backup.BackupOptions#reread}).
      */
-    public List<Job> requestBackup(String datastore, String vm, String policy, String source, String snapshot)
-            throws IOException {
+    public List<Job> requestBackup(String datastore, String vm, String policy, String source, String snapshot,
+            boolean reread) throws IOException {
         if (source != null && !SOURCES.contains(source)) {
             throw new IllegalArgumentException("source: expected one of " + String.join(", ", SOURCES) + ", found \""
                     + source + "\"");
@@ -637,7 +638,7 @@ public final class AgentDaemon implements AutoCloseable {
             for (PolicyVms.Selected s : PolicyVms.select(cfg, p)) {
                 if (datastore == null || s.datastore().name().equals(datastore)) {
                     out.add(submit(new Job.Spec(Job.Kind.BACKUP, p.name(), s.datastore().name(), s.vm().folder(),
-                            "api", snapshot, p.priority(), null, null, source)));
+                            "api", snapshot, p.priority(), null, null, source, reread)));
                 }
             }
             return out;
@@ -658,7 +659,7 @@ public final class AgentDaemon implements AutoCloseable {
                 VirtualMachine v = ordered.get(0);
                 out.add(submit(new Job.Spec(Job.Kind.BACKUP, p == null ? "api" : p.name(), ds.name(),
                         v.folder().toAbsolutePath().normalize(), "api", snapshot, p == null ? 50 : p.priority(), null, null,
-                        source)));
+                        source, reread)));
                 return out;
             }
         }
@@ -739,7 +740,7 @@ public final class AgentDaemon implements AutoCloseable {
         }
         long seq = restoreSeq.incrementAndGet();
         Job j = new Job("r-" + seq, -seq, new Job.Spec(Job.Kind.RESTORE, null, null, null, "api", null, 90,
-                req.display(), req.to(), null), clock.instant(), req);
+                req.display(), req.to(), null, false), clock.instant(), req);
         synchronized (queueLock) {
             jobs.put(j.id(), j);
             trimLocked();
@@ -757,7 +758,7 @@ public final class AgentDaemon implements AutoCloseable {
     public Job requestVerify() {
         long seq = restoreSeq.incrementAndGet();
         Job j = new Job("v-" + seq, -seq, new Job.Spec(Job.Kind.VERIFY, null, null, null, "api", null, 10, null, null,
-                null), clock.instant());
+                null, false), clock.instant());
         synchronized (queueLock) {
             jobs.put(j.id(), j);
             trimLocked();
@@ -958,7 +959,7 @@ public final class AgentDaemon implements AutoCloseable {
             return;
         }
         String destName = Destinations.name(cfg.destination());
-        BackupJob bj = new BackupJob(catalog, dest, destName, BackupOptions.defaults(), clock);
+        BackupJob bj = new BackupJob(catalog, dest, destName, BackupOptions.defaults().withReread(spec.reread()), clock);
         log.info("job start job={} vm=\"{}\" policy={} trigger=\"{}\" source={} snapshot={} capBytesPerSecond={}",
                 job.id(), vm.displayName(), spec.policy(), spec.trigger(),
                 spec.source() != null ? spec.source() : p == null ? "auto" : p.source().yaml(),

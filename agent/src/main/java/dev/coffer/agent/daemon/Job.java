@@ -63,7 +63,7 @@ public final class Job {
      *     {@code vm-snapshot}, {@code reflink}, {@code storage-snapshot}), or null for the policy's
      */
     public record Spec(Kind kind, String policy, String datastore, Path vmFolder, String trigger, String snapshot,
-            int priority, String restoreSpec, String restoreTo, String source) {}
+            int priority, String restoreSpec, String restoreTo, String source, boolean reread) {}
 
     final String id;
     final long seq;
@@ -188,6 +188,9 @@ public final class Job {
         m.put("snapshot", spec.snapshot());
         if (spec.source() != null) {
             m.put("source", spec.source());
+        }
+        if (spec.reread()) {
+            m.put("full", true);
         }
         m.put("priority", spec.priority());
         m.put("bandwidthCapBytesPerSecond", bandwidthCap);

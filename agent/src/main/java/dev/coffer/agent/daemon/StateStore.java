@@ -72,7 +72,7 @@ final class StateStore {
             Job.Spec s = new Job.Spec(Job.Kind.BACKUP, j.path("policy").asText(), j.path("datastore").asText(),
                     Path.of(j.path("folder").asText()), j.path("trigger").asText(),
                     j.hasNonNull("snapshot") ? j.get("snapshot").asText() : null, j.path("priority").asInt(50), null, null,
-                    j.hasNonNull("source") ? j.get("source").asText() : null);
+                    j.hasNonNull("source") ? j.get("source").asText() : null, j.path("full").asBoolean(false));
             long seq = j.path("seq").asLong();
             jobs.put(seq, new Pending(seq, s, Instant.parse(j.path("queuedAt").asText())));
         }
@@ -133,6 +133,9 @@ final class StateStore {
             j.put("priority", p.spec().priority());
             if (p.spec().source() != null) {
                 j.put("source", p.spec().source());
+            }
+            if (p.spec().reread()) {
+                j.put("full", true);
             }
             j.put("queuedAt", p.queuedAt().toString());
         }

@@ -57,8 +57,9 @@ class ApiServerTest {
         uds = new ApiClient(fx.socket, 30_000);
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         tcp = "http://127.0.0.1:" + daemon.api().tcpAddress().getPort();
-        first = backupNow();
-        second = backupNow();
+        first = backupNow("{\"vm\": \"winvm\", \"policy\": \"nightly\"}");
+        // the second reads every file again (coffer backup --full), and must still find nothing changed
+        second = backupNow("{\"vm\": \"winvm\", \"policy\": \"nightly\", \"full\": true}");
     }
 
     @AfterAll
@@ -68,9 +69,9 @@ class ApiServerTest {
         }
     }
 
-    /** POST /v1/backups, then GET /v1/jobs/{id} until it is complete; returns the backup id. */
-    static long backupNow() throws Exception {
-        ApiClient.Response r = uds.post("/v1/backups", "{\"vm\": \"winvm\", \"policy\": \"nightly\"}");
+    /** POST /v1/backups with {@code body}, then GET /v1/jobs/{id} until it is complete; returns the backup id. */
+    static long backupNow(String body) throws Exception {
+        ApiClient.Response r = uds.post("/v1/backups", body);
         assertThat(r.status()).as(r.text()).isEqualTo(202);
         String id = r.json().get("jobs").get(0).get("id").asText();
         JsonNode[] job = new JsonNode[1];
@@ -83,6 +84,7 @@ class ApiServerTest {
             }
         })).as("job %s", id).isTrue();
         assertThat(job[0].get("progress").get("files").asLong()).isGreaterThan(10);
+        assertThat(job[0].path("full").asBoolean()).isEqualTo(body.contains("\"full\": true"));
         return job[0].get("backup").asLong();
     }
 
@@ -270,6 +272,7 @@ class ApiServerTest {
         error(uds.post("/v1/backups", "{not json"), 400, "malformed JSON");
         error(uds.post("/v1/backups", "[1,2]"), 400, "must be a JSON object");
         error(uds.post("/v1/backups", "{\"vm\": 7}"), 400, "\"vm\" must be a string");
+        error(uds.post("/v1/backups", "{\"vm\": \"winvm\", \"full\": \"yes\"}"), 400, "\"full\" must be true or false");
         error(uds.post("/v1/backups", "{\"vm\": \"nobody\"}"), 404, "no VM \"nobody\"");
         error(uds.post("/v1/backups", "{\"policy\": \"nope\"}"), 404, "no policy named \"nope\"");
         error(uds.post("/v1/restores", "{\"backup\": \"latest\"}"), 400, "\"to\" are required");

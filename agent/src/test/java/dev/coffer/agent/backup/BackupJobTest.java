@@ -14,8 +14,11 @@ import dev.coffer.catalog.DiskInfo;
 import dev.coffer.catalog.VolumeInfo;
 import dev.coffer.dedup.Destination;
 import dev.coffer.testkit.Fixtures;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
@@ -150,6 +153,79 @@ class BackupJobTest {
             checkBackup(cat, store, first.backupId(), chain.resolve("snap2.raw"));
             return second.bytesRead();
         }
+    }
+
+    @Test
+    void full_rereadsEveryFile_seesAChangeNoMetadataShows_andSharesUnchangedRows() throws Exception {
+        Path fx = Fixtures.build("vm-folder", "mbr", "winvm");
+        Path ds = Files.createDirectories(tmp.resolve("flat"));
+        Path folder = Files.createDirectories(ds.resolve("vm"));
+        Path flat = folder.resolve("vm-flat.vmdk");
+        Files.copy(fx.resolve("disk.raw"), flat);
+        Files.writeString(folder.resolve("vm.vmdk"), "# Disk DescriptorFile\nversion=1\nCID=fffffffe\n"
+                + "parentCID=ffffffff\ncreateType=\"monolithicFlat\"\nRW " + Files.size(flat) / 512
+                + " FLAT \"vm-flat.vmdk\" 0\n");
+        Files.writeString(folder.resolve("vm.vmx"), "displayName = \"flat\"\nscsi0:0.fileName = \"vm.vmdk\"\n");
+        VirtualMachine vm = Discovery.load(ds, folder.resolve("vm.vmx"));
+        BackupJob.Report first = job(64 << 10).run(ds, vm, new LiveSource(), "test", new Counters(), () -> false);
+        assertThat(first.complete()).isTrue();
+
+        // 4 KiB inside photo.jpg rewritten below NTFS: its MFT record (times, sizes, runs) is as it was
+        long sector = 2048;
+        String photo = BackupOracle.flsFiles(flat, sector).get("Users/alice/Pictures/photo.jpg");
+        Path content = tmp.resolve("photo.jpg");
+        Fixtures.run("bash", "-c", "icat -o " + sector + " '" + flat + "' " + photo + " > '" + content + "'");
+        long at = diskOffsetOf(flat, Files.readAllBytes(content), sector * 512) + 65536;
+        try (FileChannel ch = FileChannel.open(flat, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[4096]), at);
+        }
+        long vol = catalog.volumes(catalog.disks(first.info().vmId()).get(0).id()).stream()
+                .filter(v -> v.fsKind().equals("ntfs")).findFirst().orElseThrow().id();
+        String changedMd5 = BackupOracle.icatMd5(flat, sector, photo);
+        assertThat(changedMd5).isNotEqualTo(BackupOracle.backupMd5(catalog, dest, first.backupId(), vol,
+                "Users/alice/Pictures/photo.jpg"));
+
+        // an incremental trusts the unchanged record and carries the file: the change is not seen
+        BackupJob.Report trusting = job(64 << 10).run(ds, vm, new LiveSource(), "test", new Counters(), () -> false);
+        assertThat(trusting.bytesCarried()).isGreaterThan(1_000_000);
+        assertThat(BackupOracle.backupMd5(catalog, dest, trusting.backupId(), vol, "Users/alice/Pictures/photo.jpg"))
+                .isNotEqualTo(changedMd5);
+
+        // --full reads every file again: the backup matches the disk as it is, file for file and cluster for cluster
+        BackupJob full = new BackupJob(catalog, dest, "local:test",
+                BackupOptions.defaults().withBlockBytes(64 << 10).withReread(true), Clock.systemUTC());
+        BackupJob.Report r = full.run(ds, vm, new LiveSource(), "test", new Counters(), () -> false);
+        assertThat(r.complete()).isTrue();
+        assertThat(r.bytesCarried()).isZero();
+        assertThat(r.bytesRead()).isGreaterThanOrEqualTo(first.bytesRead() - 65536);
+        assertThat(r.bytesSent()).as("only the rewritten block is new").isLessThanOrEqualTo(2 * 65536 + 16384);
+        checkBackup(r.backupId(), flat);
+        // a file whose content was the same is still one version, shared by all three backups
+        assertThat(catalog.history(vol, "/Documents/Reports/data.bin")).singleElement()
+                .satisfies(v -> assertThat(v.backups()).containsExactly(first.backupId(), trusting.backupId(), r.backupId()));
+        assertThat(catalog.history(vol, "/Users/alice/Pictures/photo.jpg")).hasSize(2);
+
+        // and the backups after it carry unchanged files forward again
+        BackupJob.Report after = job(64 << 10).run(ds, vm, new LiveSource(), "test", new Counters(), () -> false);
+        assertThat(after.bytesCarried()).as("at least the files carried before --full").isGreaterThanOrEqualTo(trusting.bytesCarried());
+        assertThat(BackupOracle.backupMd5(catalog, dest, after.backupId(), vol, "Users/alice/Pictures/photo.jpg"))
+                .isEqualTo(changedMd5);
+    }
+
+    /** Where {@code content}'s first 4 KiB lie on the raw disk, searched cluster by cluster from {@code from}. */
+    private static long diskOffsetOf(Path raw, byte[] content, long from) throws Exception {
+        byte[] head = java.util.Arrays.copyOf(content, 4096);
+        ByteBuffer buf = ByteBuffer.allocate(4096);
+        try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.READ)) {
+            for (long at = from; at + 4096 <= ch.size(); at += 4096) {
+                buf.clear();
+                ch.read(buf, at);
+                if (java.util.Arrays.equals(buf.array(), head)) {
+                    return at;
+                }
+            }
+        }
+        throw new AssertionError("content not found on " + raw);
     }
 
     @Test

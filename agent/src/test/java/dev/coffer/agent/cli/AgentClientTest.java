@@ -70,7 +70,7 @@ class AgentClientTest {
         String vmFolder = fx.datastore.resolve("winvm").toString();
         agentFirst = coffer("backup", vmFolder, "--json", "--config", fx.config.toString());
         aloneFirst = coffer("backup", vmFolder, "--json", "--config", alone.toString());
-        agentSecond = coffer("backup", vmFolder, "--config", fx.config.toString());
+        agentSecond = coffer("backup", vmFolder, "--full", "--config", fx.config.toString());
         fx.snapshot("s1");
         agentSnapshot = coffer("backup", vmFolder, "--source", "storage-snapshot", "--snapshot", "s1", "--json",
                 "--config", fx.config.toString());
@@ -124,6 +124,9 @@ class AgentClientTest {
         assertThat(agentSecond.out()).startsWith("backup 2 of \"winvm\" complete in ").contains("  disk scsi0:0  ok  winvm.vmdk",
                 "  files ", "  read ", "  new ");
         assertThat(agentSecond.err()).contains("crash-inconsistent");
+        // --full reaches the agent: backup 2 read every file again, the others did not
+        assertThat(daemon.jobs()).filteredOn(j -> j.spec().kind() == Job.Kind.BACKUP)
+                .extracting(j -> j.spec().reread()).containsExactly(false, true, false);
         // --source and --snapshot reach the agent: backup 3 read the storage snapshot
         assertThat(agentSnapshot.rc()).as(agentSnapshot.err()).isEqualTo(ExitCodes.OK);
         assertThat(agentSnapshot.out()).contains("\"backup\" : 3", "\"consistency\" : \"storage-snapshot\"");
