@@ -13,7 +13,8 @@ import java.util.Set;
  *       configuration class initialised (it builds a locale-aware date formatter, ~20 ms), and the
  *       JSON mapper every such command prints through is built (~50 ms of class loading).</li>
  *   <li>Commands that hash content (restore, demo, backup): the digests are loaded ({@code Digests}:
- *       libcrypto through JNA, ~10 ms). Where libcrypto is missing, the JDK's SHA-256 is run until
+ *       libcrypto through JNA, ~10 ms), and the block codecs ({@code BlockCodecs}: LZ4's and zstd's
+ *       JNI libraries, which LZ4 self-tests as it loads, ~20 ms) before the store opens and needs them. Where libcrypto is missing, the JDK's SHA-256 is run until
  *       the JIT has compiled it with the CPU's SHA instructions. Until then a restore's first ~10 MiB
  *       are hashed in the interpreter at ~7 ms/MiB instead of ~0.7 ms/MiB (measured in
  *       {@code docs/performance.md}, "Restoring one file"). The loop stops as soon as a 1 MiB digest
@@ -57,8 +58,12 @@ final class Warmup {
                 // every catalog command prints through Jackson (tables are built from the JSON form)
                 Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
             }
-            if (hashing && !dev.coffer.dedup.Digests.nativeDigests()) {
-                warmSha256(); // libcrypto is fast from the first byte; the JDK's digest needs the JIT first
+            if (hashing) {
+                // LZ4's and zstd's JNI libraries: unpacked, loaded and self-tested (~20 ms) before the store opens
+                Class.forName("dev.coffer.dedup.BlockCodecs", true, Warmup.class.getClassLoader());
+                if (!dev.coffer.dedup.Digests.nativeDigests()) {
+                    warmSha256(); // libcrypto is fast from the first byte; the JDK's digest needs the JIT first
+                }
             }
         } catch (Exception | LinkageError e) {
             // the command initialises what it needs itself

@@ -1341,6 +1341,11 @@ public final class Catalog implements AutoCloseable {
      * have finished: the engine commits its manifest at the destination before {@link #markComplete}.
      */
     public void forEachReferencedBlock(Collection<Long> backupIds, Consumer<byte[]> sink) throws CatalogException {
+        forEachReferencedBlock(backupIds, sink, IN_MEMORY_REFS);
+    }
+
+    /** As above, sorting in memory up to {@code inMemory} references (package-private for the tests of the spill). */
+    void forEachReferencedBlock(Collection<Long> backupIds, Consumer<byte[]> sink, int inMemory) throws CatalogException {
         read("referenced blocks", con -> {
             TreeSet<Long> wanted = new TreeSet<>();
             Map<Long, Long> vmOf = new HashMap<>();
@@ -1360,12 +1365,7 @@ public final class Catalog implements AutoCloseable {
                     throw new NoSuchPathException(file + ": backup " + b + " is neither complete nor running");
                 }
             }
-            try (Statement st = con.createStatement()) {
-                st.execute("CREATE TEMP TABLE IF NOT EXISTS ref_sha(sha BLOB PRIMARY KEY) WITHOUT ROWID");
-                st.execute("DELETE FROM temp.ref_sha");
-            }
-            try (PreparedStatement ins = con.prepareStatement("INSERT OR IGNORE INTO temp.ref_sha(sha) VALUES(?)")) {
-                int[] pending = {0};
+            try (RefSet refs = new RefSet(con, inMemory)) {
                 for (long vmId : new TreeSet<>(vmOf.values())) {
                     TreeSet<Long> mine = new TreeSet<>();
                     for (long b : wanted) {
@@ -1383,7 +1383,7 @@ public final class Catalog implements AutoCloseable {
                                 long to = rs.getLong(2) == 0 ? Long.MAX_VALUE : rs.getLong(2);
                                 Long b = mine.ceiling(from);
                                 if (b != null && b < to) {
-                                    insertShas(ins, rs.getBytes(3), "stream of version " + rs.getLong(4), pending);
+                                    refs.addAll(rs.getBytes(3), "stream of version " + rs.getLong(4));
                                 }
                             }
                         }
@@ -1393,23 +1393,99 @@ public final class Catalog implements AutoCloseable {
                         ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         if (wanted.contains(rs.getLong(2))) {
-                            insertShas(ins, rs.getBytes(3), "region " + rs.getLong(1), pending);
+                            refs.addAll(rs.getBytes(3), "region " + rs.getLong(1));
                         }
                     }
                 }
-                ins.executeBatch();
+                refs.forEachSorted(sink);
             }
+            return null;
+        });
+    }
+
+    /** References held in memory before they go to a temporary table: 1 Mi, ~56 MiB of heap. */
+    static final int IN_MEMORY_REFS = 1 << 20;
+
+    /**
+     * The distinct SHA-256s of a set of block lists, in ascending byte order. Up to a limit they are
+     * sorted in memory: a backup of 20,000 small files listed its ~21,000 references in ~0.13 s through
+     * the temporary table, most of it sqlite-jdbc's cost per inserted row. Past the limit everything
+     * goes to {@code temp.ref_sha}, whose size SQLite bounds by spilling to disk.
+     */
+    private static final class RefSet implements AutoCloseable {
+        private final Connection con;
+        private final int inMemory;
+        private List<byte[]> held = new ArrayList<>();
+        private PreparedStatement ins;
+        private final int[] pending = {0};
+
+        RefSet(Connection con, int inMemory) {
+            this.con = con;
+            this.inMemory = inMemory;
+        }
+
+        void addAll(byte[] blob, String where) throws SQLException, CorruptCatalogException {
+            int n = Blobs.blockCount(blob, where);
+            if (held != null && held.size() + n <= inMemory) {
+                for (int i = 0; i < n; i++) {
+                    held.add(Blobs.blockSha(blob, i));
+                }
+                return;
+            }
+            if (held != null) {
+                spill();
+            }
+            insertShas(ins, blob, where, pending);
+        }
+
+        private void spill() throws SQLException {
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TEMP TABLE IF NOT EXISTS ref_sha(sha BLOB PRIMARY KEY) WITHOUT ROWID");
+                st.execute("DELETE FROM temp.ref_sha");
+            }
+            ins = con.prepareStatement("INSERT OR IGNORE INTO temp.ref_sha(sha) VALUES(?)");
+            for (byte[] sha : held) {
+                ins.setBytes(1, sha);
+                ins.addBatch();
+                if (++pending[0] >= SHA_BATCH) {
+                    ins.executeBatch();
+                    pending[0] = 0;
+                }
+            }
+            held = null;
+        }
+
+        void forEachSorted(Consumer<byte[]> sink) throws SQLException {
+            if (held != null) {
+                // SQLite orders BLOBs by memcmp: unsigned bytes, as compareUnsigned
+                held.sort(Arrays::compareUnsigned);
+                byte[] last = null;
+                for (byte[] sha : held) {
+                    if (last == null || !Arrays.equals(last, sha)) {
+                        sink.accept(sha);
+                    }
+                    last = sha;
+                }
+                return;
+            }
+            ins.executeBatch();
             try (PreparedStatement ps = con.prepareStatement("SELECT sha FROM temp.ref_sha ORDER BY sha");
                     ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     sink.accept(rs.getBytes(1));
                 }
             }
-            try (Statement st = con.createStatement()) {
-                st.execute("DELETE FROM temp.ref_sha");
+        }
+
+        @Override
+        public void close() throws SQLException {
+            if (ins != null) {
+                ins.close();
+                try (Statement st = con.createStatement()) {
+                    st.execute("DELETE FROM temp.ref_sha");
+                }
             }
-            return null;
-        });
+        }
     }
 
     /**

@@ -324,6 +324,15 @@ class CatalogTest {
         List<String> allBlocks = new ArrayList<>();
         cat.forEachReferencedBlock(List.of(), s -> allBlocks.add(hex(s)));
         assertThat(allBlocks).hasSize(6).isSorted();
+        // past the in-memory limit the references go through a temporary table: the same answer
+        for (int limit : new int[] {0, 1, 3}) {
+            List<String> spilled = new ArrayList<>();
+            cat.forEachReferencedBlock(List.of(), s -> spilled.add(hex(s)), limit);
+            assertThat(spilled).as("limit %d", limit).isEqualTo(allBlocks);
+            List<String> b2spilled = new ArrayList<>();
+            cat.forEachReferencedBlock(List.of(b2), s -> b2spilled.add(hex(s)), limit);
+            assertThat(b2spilled).as("limit %d", limit).isEqualTo(b2blocks);
+        }
     }
 
     @Test

@@ -14,7 +14,9 @@ record PackFile(long packId) {
     static final int HEADER_BYTES = 0x10;
 
     static String fileName(long packId) {
-        return String.format("pack-%08d.pack", packId);
+        // not String.format: a restore names a pack per block, and a cold Formatter costs milliseconds
+        String n = Long.toString(packId);
+        return "pack-" + "0".repeat(Math.max(0, 8 - n.length())) + n + ".pack";
     }
 
     /** Parses and validates a pack header read from {@code file}. */
