@@ -41,6 +41,8 @@ final class DedupSink implements BlockSink, AutoCloseable {
     private final Destination destination;
     /** Offers ({@link Pending}) and lookup answers ({@link Answer}), handled in order by one thread. */
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    /** Put on the queue by {@link #close} to wake the lookup thread at once. */
+    private static final Object WAKE = new Object();
     /** Every SHA-256 this backup has handled, so duplicates within it cost one lookup at most. */
     private final ConcurrentHashMap<ByteBuffer, Boolean> seen = new ConcurrentHashMap<>();
     private final List<StoredBlock> stored = new ArrayList<>();
@@ -119,7 +121,7 @@ final class DedupSink implements BlockSink, AutoCloseable {
         try {
             while (!closing || !queue.isEmpty()) {
                 Object first = queue.poll(50, TimeUnit.MILLISECONDS);
-                if (first == null) {
+                if (first == null || first == WAKE) {
                     continue;
                 }
                 if (first instanceof Answer a) {
@@ -131,7 +133,7 @@ final class DedupSink implements BlockSink, AutoCloseable {
                 while (batch.size() < BATCH) {
                     long wait = deadline - System.nanoTime();
                     Object next = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
-                    if (next == null) {
+                    if (next == null || next == WAKE) {
                         break;
                     }
                     if (next instanceof Answer a) {
@@ -264,6 +266,7 @@ final class DedupSink implements BlockSink, AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        queue.add(WAKE); // not left to the poll's timeout: that was up to 50 ms at the end of every backup
         try {
             thread.join(10_000);
         } catch (InterruptedException e) {
