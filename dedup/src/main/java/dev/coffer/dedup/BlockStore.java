@@ -293,7 +293,6 @@ public final class BlockStore implements AutoCloseable {
                     readFully(ch, rh, good, name);
                     rh.flip();
                     PackRecord r;
-                    byte[] payload;
                     try {
                         r = PackRecord.parse(rh, name, good);
                         if (good + PackRecord.HEADER_BYTES + r.storedLength() > size) {
@@ -301,8 +300,7 @@ public final class BlockStore implements AutoCloseable {
                         }
                         ByteBuffer pb = ByteBuffer.allocate(r.storedLength());
                         readFully(ch, pb, good + PackRecord.HEADER_BYTES, name);
-                        payload = pb.array();
-                        checkPayload(r, payload, name, good);
+                        checkPayload(r, pb.array(), 0, r.storedLength(), name, good);
                     } catch (CorruptDataException ex) {
                         log.warn("store recovery torn tail pack={} at=0x{}: {}", file, Long.toHexString(good), ex.getMessage());
                         break;
@@ -342,31 +340,34 @@ public final class BlockStore implements AutoCloseable {
     }
 
     /** Checks a record's payload CRC, decodes it and checks its SHA-256; returns the raw bytes. */
-    private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at) throws CorruptDataException {
-        return checkPayload(r, payload, file, at, true, true);
+    private static ByteBuffer checkPayload(PackRecord r, byte[] buf, int off, int len, String file, long at)
+            throws CorruptDataException {
+        return checkPayload(r, buf, off, len, file, at, true, true);
     }
 
     /**
      * As above; {@code checkCrc} false when the CRC was just computed from these very bytes (uploads),
      * {@code hash} false when the caller checks the content end to end.
      */
-    private static byte[] checkPayload(PackRecord r, byte[] payload, String file, long at, boolean checkCrc,
-            boolean hash) throws CorruptDataException {
+    private static ByteBuffer checkPayload(PackRecord r, byte[] buf, int off, int len, String file, long at,
+            boolean checkCrc, boolean hash) throws CorruptDataException {
         String where = file + " at 0x" + Long.toHexString(at);
-        int crc = checkCrc ? PackRecord.crc(payload, 0, payload.length) : r.payloadCrc();
+        int crc = checkCrc ? PackRecord.crc(buf, off, len) : r.payloadCrc();
         if (crc != r.payloadCrc()) {
             throw new CorruptDataException(where + ": payload CRC expected 0x" + Integer.toHexString(r.payloadCrc())
                     + ", found 0x" + Integer.toHexString(crc));
         }
-        byte[] raw = r.codec() == Codec.RAW ? payload
-                : BlockCodecs.decode(r.codec(), payload, 0, payload.length, r.rawLength(), where);
-        if (raw.length != r.rawLength()) {
-            throw new CorruptDataException(where + ": block decodes to " + raw.length + " bytes, expected " + r.rawLength());
+        // a raw block is the payload itself, a view of the record buffer: copying it was a fresh
+        // 1 MiB array (page faults and zeroing) per block of a restore
+        ByteBuffer raw = r.codec() == Codec.RAW ? ByteBuffer.wrap(buf, off, len).slice()
+                : ByteBuffer.wrap(BlockCodecs.decode(r.codec(), buf, off, len, r.rawLength(), where));
+        if (raw.remaining() != r.rawLength()) {
+            throw new CorruptDataException(where + ": block decodes to " + raw.remaining() + " bytes, expected " + r.rawLength());
         }
         if (!hash) {
             return raw;
         }
-        byte[] sha = BlockHasher.forThread().sha256(raw, 0, raw.length);
+        byte[] sha = BlockHasher.forThread().sha256(raw.array(), raw.arrayOffset(), raw.remaining());
         if (!Arrays.equals(sha, r.sha256())) {
             throw new HashMismatchException(where + ": block SHA-256 expected " + hex(r.sha256()) + ", found " + hex(sha));
         }
@@ -616,11 +617,11 @@ public final class BlockStore implements AutoCloseable {
     }
 
     /** A block as stored, already checked: payload CRC, decode, SHA-256. */
-    record Loaded(Codec codec, byte[] payload, byte[] raw) {}
+    record Loaded(Codec codec, ByteBuffer payload, ByteBuffer raw) {}
 
     /** Reads a block's raw bytes, checking them against its SHA-256. */
     public ByteBuffer get(byte[] sha256) throws DedupException {
-        return ByteBuffer.wrap(load(sha256, true).raw());
+        return load(sha256, true).raw();
     }
 
     /**
@@ -629,7 +630,7 @@ public final class BlockStore implements AutoCloseable {
      * (see {@link Destination#getWithoutHashing}).
      */
     public ByteBuffer getWithoutHashing(byte[] sha256) throws DedupException {
-        return ByteBuffer.wrap(load(sha256, false).raw());
+        return load(sha256, false).raw();
     }
 
     /** Reads and checks a block; package-private for the server, which sends the stored payload. */
@@ -667,9 +668,9 @@ public final class BlockStore implements AutoCloseable {
                     + " the index: expected block " + hex(sha256) + " stored=" + loc[2] + " raw=" + loc[3]
                     + ", found " + hex(r.sha256()) + " stored=" + r.storedLength() + " raw=" + r.rawLength());
         }
-        byte[] payload = Arrays.copyOfRange(rec, PackRecord.HEADER_BYTES, rec.length);
-        byte[] raw = checkPayload(r, payload, file, loc[1], true, hash);
-        return new Loaded(r.codec(), payload, raw);
+        int len = rec.length - PackRecord.HEADER_BYTES;
+        ByteBuffer raw = checkPayload(r, rec, PackRecord.HEADER_BYTES, len, file, loc[1], true, hash);
+        return new Loaded(r.codec(), ByteBuffer.wrap(rec, PackRecord.HEADER_BYTES, len).slice(), raw);
     }
 
     private byte[] readRecord(long[] loc, String file) throws IOException {

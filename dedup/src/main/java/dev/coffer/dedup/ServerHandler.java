@@ -312,11 +312,11 @@ final class ServerHandler extends ChannelInboundHandlerAdapter {
                             replyError(id, e, null);
                         } else {
                             // the reply is counted until written, so clients that do not read stop being served
-                            MemoryBudget.Lease out = server.budget().reserveUnconditionally(l.payload().length,
+                            MemoryBudget.Lease out = server.budget().reserveUnconditionally(l.payload().remaining(),
                                     ctx.pipeline().get(FrameDecoder.class) == null ? new java.util.concurrent.atomic.AtomicLong()
                                             : ctx.pipeline().get(FrameDecoder.class).connUsed());
                             ByteBuf b = ctx.alloc().buffer(5);
-                            b.writeIntLE(l.raw().length);
+                            b.writeIntLE(l.raw().remaining());
                             b.writeByte(l.codec().id());
                             reply(id, Wire.GET_OK, io.netty.buffer.Unpooled.wrappedBuffer(b,
                                     io.netty.buffer.Unpooled.wrappedBuffer(l.payload())), out);

@@ -84,7 +84,7 @@ class DestinationKillTest {
                     assertThat(d.has(ackedShas).join().cardinality()).isEqualTo(ackedShas.size());
                     for (int i : acked) {
                         if (i % 5 == 0) { // read back a fifth of them fully
-                            assertThat(d.get(TestBlocks.sha(block(i))).join().array()).isEqualTo(block(i));
+                            assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(block(i))).join())).isEqualTo(block(i));
                         }
                     }
                     // upload until killed at a random moment
@@ -120,7 +120,7 @@ class DestinationKillTest {
         try (BlockStore s = BlockStore.open(store)) {
             for (int i : acked) {
                 byte[] b = block(i);
-                assertThat(s.get(TestBlocks.sha(b)).array()).isEqualTo(b);
+                assertThat(TestBlocks.bytes(s.get(TestBlocks.sha(b)))).isEqualTo(b);
             }
             VerifyReport v = s.verify();
             System.out.println("kill test: acknowledged=" + acked.size() + " attempted=" + next + " indexed=" + v.blocksChecked());

@@ -71,8 +71,8 @@ class RemoteDestinationTest {
             assertThat(bits.get(0)).isTrue();
             assertThat(bits.get(1)).isFalse();
             assertThat(bits.get(2)).isTrue();
-            assertThat(d.get(TestBlocks.sha(media)).join().array()).isEqualTo(media);
-            assertThat(d.get(TestBlocks.sha(log)).join().array()).isEqualTo(log);
+            assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(media)).join())).isEqualTo(media);
+            assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(log)).join())).isEqualTo(log);
             assertThatThrownBy(() -> d.get(TestBlocks.sha(new byte[] {7})).join())
                     .hasCauseInstanceOf(RemoteException.class).hasMessageContaining("NOT_FOUND");
             d.commitManifest("vm1-2026-11-22", List.of(TestBlocks.sha(media), TestBlocks.sha(log), TestBlocks.sha(media))).join();
@@ -122,7 +122,7 @@ class RemoteDestinationTest {
             }
             CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).join();
             for (byte[] b : blocks) {
-                assertThat(d.get(TestBlocks.sha(b)).join().array()).isEqualTo(b);
+                assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(b)).join())).isEqualTo(b);
             }
         }
         assertThat(server.store().stats().blocks()).isEqualTo(64);
@@ -334,7 +334,7 @@ class RemoteDestinationTest {
             long unacked = n - ackedBeforeDrop.size();
             assertThat(wire).isLessThanOrEqualTo(payload + unacked * (512L << 10) + 100_000);
             for (int i = 0; i < n; i++) {
-                assertThat(d.get(TestBlocks.sha(blocks.get(i))).join().array()).isEqualTo(blocks.get(i));
+                assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(blocks.get(i))).join())).isEqualTo(blocks.get(i));
             }
             List<byte[]> shas = blocks.stream().map(TestBlocks::sha).toList();
             d.commitManifest("resumed", shas).join();
@@ -356,7 +356,7 @@ class RemoteDestinationTest {
             Thread.sleep(300);
             server = DestinationServer.start(ServerOptions.of(dir.resolve("store"), addr, ServerOptions.Auth.plaintextLoopback(null)));
             assertThat(f.join().alreadyPresent()).isFalse();
-            assertThat(d.get(TestBlocks.sha(a)).join().array()).isEqualTo(a);
+            assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(a)).join())).isEqualTo(a);
         }
     }
 
@@ -393,7 +393,7 @@ class RemoteDestinationTest {
                 frozen.set(false); // new connections are relayed again; the frozen ones are not
                 assertThat(f.get(30, TimeUnit.SECONDS).alreadyPresent()).isFalse();
                 assertThat(d.reconnects()).isEqualTo(1);
-                assertThat(d.get(TestBlocks.sha(b)).get(30, TimeUnit.SECONDS).array()).isEqualTo(b);
+                assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(b)).get(30, TimeUnit.SECONDS))).isEqualTo(b);
             }
         }
     }

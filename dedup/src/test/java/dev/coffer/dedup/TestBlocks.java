@@ -31,6 +31,13 @@ final class TestBlocks {
         return sb.substring(0, size).getBytes(StandardCharsets.US_ASCII);
     }
 
+    /** The bytes a block read gives: its remaining bytes (a read may be a view of a larger buffer). */
+    static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+
     static byte[] sha(byte[] b) {
         return new BlockHasher().sha256(ByteBuffer.wrap(b));
     }

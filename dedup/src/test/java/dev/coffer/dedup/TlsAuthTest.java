@@ -87,7 +87,7 @@ class TlsAuthTest {
         byte[] b = TestBlocks.random(1, 70_000);
         try (RemoteDestination d = RemoteDestination.connect(ClientOptions.mutualTls(server.address(), ca, cli[0], cli[1]))) {
             d.put(TestBlocks.sha(b), ByteBuffer.wrap(b)).join();
-            assertThat(d.get(TestBlocks.sha(b)).join().array()).isEqualTo(b);
+            assertThat(TestBlocks.bytes(d.get(TestBlocks.sha(b)).join())).isEqualTo(b);
         }
         assertThatThrownBy(() -> RemoteDestination.connect(ClientOptions.tlsToken(server.address(), ca, null)))
                 .isInstanceOf(DedupException.class);
