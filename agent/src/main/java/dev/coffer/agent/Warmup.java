@@ -11,7 +11,8 @@ import java.util.Set;
  * <ul>
  *   <li>Commands that open a catalog or a store: sqlite-jdbc's native library is loaded and its
  *       configuration class initialised (it builds a locale-aware date formatter, ~20 ms), and the
- *       JSON mapper every such command prints through is built (~50 ms of class loading).</li>
+ *       JSON mapper the listings print through is built (~50 ms of class loading; not for a restore
+ *       without {@code --json}, whose summary is printed without Jackson).</li>
  *   <li>Commands that hash content (restore, demo, backup): the digests are loaded ({@code Digests}:
  *       libcrypto through JNA, ~10 ms), and the block codecs ({@code BlockCodecs}: LZ4's and zstd's
  *       JNI libraries, which LZ4 self-tests as it loads, ~20 ms) before the store opens and needs them. Where libcrypto is missing, the JDK's SHA-256 is run until
@@ -32,6 +33,8 @@ final class Warmup {
     private static final Set<String> NO_CATALOG = Set.of("fs", "image", "cds-train", "target", "--help", "-h",
             "--version", "-V", "help");
     private static final Set<String> HASHING = Set.of("restore", "demo", "backup");
+    /** Commands whose text output does not go through Jackson: loading it for them would be work wasted. */
+    private static final Set<String> TEXT_WITHOUT_JACKSON = Set.of("restore");
 
     private Warmup() {}
 
@@ -45,17 +48,20 @@ final class Warmup {
         if (!catalog && !hashing) {
             return;
         }
-        Thread t = new Thread(() -> run(catalog, hashing), "coffer-warmup");
+        boolean json = !TEXT_WITHOUT_JACKSON.contains(args[0]) || java.util.Arrays.asList(args).contains("--json");
+        Thread t = new Thread(() -> run(catalog, json, hashing), "coffer-warmup");
         t.setDaemon(true);
         t.start();
     }
 
-    private static void run(boolean catalog, boolean hashing) {
+    private static void run(boolean catalog, boolean json, boolean hashing) {
         try {
             if (catalog) {
                 org.sqlite.SQLiteJDBCLoader.initialize();
                 new org.sqlite.SQLiteConfig();
-                // every catalog command prints through Jackson (tables are built from the JSON form)
+            }
+            if (catalog && json) {
+                // the listings print through Jackson (tables are built from the JSON form)
                 Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
             }
             if (hashing) {

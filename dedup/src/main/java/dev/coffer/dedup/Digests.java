@@ -240,8 +240,9 @@ public final class Digests {
         static void init() {
             NativeLibrary lib = null;
             UnsatisfiedLinkError first = null;
-            // the unversioned name exists only with the -dev package; OpenSSL 3, then 1.1, by soname
-            for (String name : new String[] {"crypto", "libcrypto.so.3", "libcrypto.so.1.1"}) {
+            // by soname first, OpenSSL 3 then 1.1, which the system's loader finds at once; the bare name
+            // (the -dev package's symlink, or a search of JNA's path) only where neither is installed
+            for (String name : new String[] {"libcrypto.so.3", "libcrypto.so.1.1", "crypto"}) {
                 try {
                     lib = NativeLibrary.getInstance(name);
                     break;
