@@ -4,8 +4,10 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -24,6 +26,8 @@ final class CdsTrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path vmdk = datastore.resolve("demo-vm").resolve("demo-vm.vmdk");
         Path tmp = Files.createTempDirectory("coffer-cds");
+        String catalog = tmp.resolve("catalog.db").toString();
+        String store = tmp.resolve("store").toString();
         List<String[]> runs = List.of(
                 new String[] {"--help"},
                 new String[] {"image", "info", "--json", vmdk.toString()},
@@ -34,14 +38,22 @@ final class CdsTrainCommand implements Callable<Integer> {
                 new String[] {"fs", "cat", vmdk.toString(), "/Documents/hello.txt"},
                 new String[] {"fs", "stat", vmdk.toString(), "/Documents/hello.txt"},
                 // backup, backups, ls, find, diff and restore: the catalog, the store and logging
-                new String[] {"demo", "--examples", datastore.getParent().toString()});
+                new String[] {"demo", "--examples", datastore.getParent().toString()},
+                // a restore as an operator types it, of a file of several chunks (resume journal, both
+                // worker pools): the demo restores one small file only
+                new String[] {"backup", "--no-throttle", "--catalog", catalog, "--destination", store,
+                        datastore.resolve("demo-vm").toString()},
+                new String[] {"restore", "--catalog", catalog, "--destination", store,
+                        "latest:/Documents/Reports/data.bin", "--to", tmp.resolve("restored").toString()});
         PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());
         try {
             for (String[] args : runs) {
                 Main.run(args, sink, sink);
             }
         } finally {
-            Files.deleteIfExists(tmp);
+            try (Stream<Path> all = Files.walk(tmp)) {
+                all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
         return ExitCodes.OK;
     }

@@ -1,11 +1,13 @@
 package dev.coffer.agent;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -86,7 +88,7 @@ public final class CofferCommand implements Runnable {
             CommandLine.IParameterExceptionHandler, CommandLine.IExitCodeExceptionMapper {
         @Override
         public int handleExecutionException(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
-            return handleFailure(ex, cli);
+            return handleFailure(ex, cli.getErr());
         }
 
         @Override
@@ -103,12 +105,25 @@ public final class CofferCommand implements Runnable {
         }
     }
 
+    /**
+     * Runs a command whose line was read without picocli ({@link dev.coffer.agent.flr.RestoreLine}),
+     * with the exit codes and one-line errors picocli's handlers give.
+     */
+    static int execute(Callable<Integer> command, PrintWriter err) {
+        try {
+            Integer code = command.call();
+            return code == null ? ExitCodes.OK : code;
+        } catch (Exception e) {
+            return handleFailure(e, err);
+        }
+    }
+
     /** Prints one line that says what failed and where; a stack trace only with COFFER_DEBUG=1. */
-    private static int handleFailure(Exception ex, CommandLine cli) {
+    private static int handleFailure(Exception ex, PrintWriter err) {
         Throwable cause = ex instanceof UncheckedIOException u ? u.getCause() : ex;
-        cli.getErr().println("coffer: " + describe(cause));
+        err.println("coffer: " + describe(cause));
         if ("1".equals(System.getenv("COFFER_DEBUG"))) {
-            ex.printStackTrace(cli.getErr());
+            ex.printStackTrace(err);
         }
         return cause instanceof InterruptedException ? ExitCodes.CANCELLED : ExitCodes.FAILED;
     }

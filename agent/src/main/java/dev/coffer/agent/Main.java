@@ -1,5 +1,6 @@
 package dev.coffer.agent;
 
+import dev.coffer.agent.flr.RestoreLine;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 
@@ -10,9 +11,14 @@ import picocli.CommandLine;
 public final class Main {
     private Main() {}
 
+    /** The long-running servers: they log through logback, which an operator can configure. */
+    private static final java.util.Set<String> DAEMONS = java.util.Set.of("agent", "destination", "target");
+
     public static void main(String[] args) {
+        if (args.length > 0 && DAEMONS.contains(args[0])) {
+            CofferLogging.useLogback();
+        }
         jnaSearchPathWithoutLdconfig();
-        SqliteNative.useCachedCopy();
         Warmup.start(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
@@ -40,6 +46,10 @@ public final class Main {
 
     /** Runs one command line and returns its exit code; never calls {@code System.exit}. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        var restore = RestoreLine.parse(args, out);
+        if (restore.isPresent()) {
+            return CofferCommand.execute(restore.get(), err);
+        }
         CommandLine cli = CofferCommand.commandLine(args);
         cli.setOut(out);
         cli.setErr(err);

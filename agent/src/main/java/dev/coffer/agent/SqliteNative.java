@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Properties;
 
 /**
  * Keeps one unpacked copy of sqlite-jdbc's native library per version in a cache folder and points
@@ -13,11 +14,22 @@ import java.nio.file.StandardCopyOption;
  * killed processes pile up in /tmp. The cache is {@code $XDG_CACHE_HOME/coffer}, else
  * {@code ~/.cache/coffer}; when it cannot be written, or the library is not where this expects it,
  * nothing is set and the driver does as it always did.
+ *
+ * <p>It must run before the driver first loads. The warm-up thread ({@link Warmup}) runs it first thing
+ * for every command that opens a catalog, off the main thread, and {@code Session} runs it again before
+ * opening one: the second call returns at once, or waits for the first to finish.
  */
-final class SqliteNative {
+public final class SqliteNative {
+    private static boolean done;
+
     private SqliteNative() {}
 
-    static void useCachedCopy() {
+    /** Points the driver at the cached copy of its library, unpacking it there first if need be (once). */
+    public static synchronized void useCachedCopy() {
+        if (done) {
+            return;
+        }
+        done = true;
         if (System.getProperty("org.sqlite.lib.path") != null) {
             return;
         }
@@ -25,7 +37,11 @@ final class SqliteNative {
             // Named by what the JVM reports, so finding the copy costs no probing. Which build of the
             // library fits (glibc or musl, Android) is sqlite-jdbc's call, asked only when unpacking:
             // it runs a process to find out.
-            String name = "sqlitejdbc-" + org.sqlite.SQLiteJDBCLoader.getVersion() + "-"
+            String version = driverVersion();
+            if (version == null) {
+                return;
+            }
+            String name = "sqlitejdbc-" + version + "-"
                     + System.getProperty("os.name").replace(' ', '_') + "-" + System.getProperty("os.arch") + "-"
                     + System.mapLibraryName("sqlitejdbc");
             Path dir = cacheDir();
@@ -51,6 +67,30 @@ final class SqliteNative {
             System.setProperty("org.sqlite.lib.name", name);
         } catch (IOException | RuntimeException e) {
             // the driver unpacks its own copy
+        }
+    }
+
+    /**
+     * The driver's version, from its Maven properties in the jar. Not from
+     * {@code SQLiteJDBCLoader.getVersion()}: loading that class starts the driver's logging, and with it
+     * SLF4J's (~30 ms), before the library path is set.
+     */
+    static String driverVersion() throws IOException {
+        try (InputStream in = SqliteNative.class.getResourceAsStream("/META-INF/maven/org.xerial/sqlite-jdbc/pom.properties")) {
+            if (in == null) {
+                return null;
+            }
+            Properties p = new Properties();
+            p.load(in);
+            String v = p.getProperty("version", "").trim();
+            // it names a file: anything but letters, digits, dots and dashes becomes '_' (no regex: ~10 ms to compile at start)
+            StringBuilder name = new StringBuilder(v.length());
+            for (char ch : v.toCharArray()) {
+                boolean plain = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+                        || ch == '.' || ch == '-';
+                name.append(plain ? ch : '_');
+            }
+            return name.isEmpty() ? null : name.toString();
         }
     }
 

@@ -9,8 +9,9 @@ import java.util.Set;
  * command line and opens files, so that a short command does not pay for it in sequence on one core.
  *
  * <ul>
- *   <li>Commands that open a catalog or a store: sqlite-jdbc's native library is loaded and its
- *       configuration class initialised (it builds a locale-aware date formatter, ~20 ms), and the
+ *   <li>Commands that open a catalog or a store: sqlite-jdbc's native library is pointed at its cached
+ *       copy ({@link SqliteNative}) and loaded, which starts SLF4J, and its configuration class is
+ *       initialised (it builds a locale-aware date formatter, ~20 ms), and the
  *       JSON mapper the listings print through is built (~50 ms of class loading; not for a restore
  *       without {@code --json}, whose summary is printed without Jackson).</li>
  *   <li>Commands that hash content (restore, demo, backup): the digests are loaded ({@code Digests}:
@@ -38,41 +39,70 @@ final class Warmup {
 
     private Warmup() {}
 
-    /** Starts the warm-up a command line needs on a daemon thread (nothing for an empty line). */
+    /**
+     * Starts the warm-up a command line needs (nothing for an empty line), on up to two daemon threads:
+     * one for the catalog's driver, which the main thread waits for first, and one for the digests and
+     * codecs, which a restore's pipeline needs next. On one thread the pipeline waited for all three
+     * (~150 ms of a 50 MB restore); on two the second is done as the first is.
+     */
     static void start(String[] args) {
         if (args.length == 0) {
             return;
         }
         boolean catalog = !NO_CATALOG.contains(args[0]);
         boolean hashing = HASHING.contains(args[0]);
-        if (!catalog && !hashing) {
-            return;
-        }
         boolean json = !TEXT_WITHOUT_JACKSON.contains(args[0]) || java.util.Arrays.asList(args).contains("--json");
-        Thread t = new Thread(() -> run(catalog, json, hashing), "coffer-warmup");
+        if (catalog) {
+            start(new Task(Track.CATALOG, json), "coffer-warmup-catalog");
+        }
+        if (hashing) {
+            start(new Task(Track.HASHING, json), "coffer-warmup-hashing");
+        }
+    }
+
+    private static void start(Runnable task, String name) {
+        Thread t = new Thread(task, name);
         t.setDaemon(true);
         t.start();
     }
 
-    private static void run(boolean catalog, boolean json, boolean hashing) {
-        try {
-            if (catalog) {
-                org.sqlite.SQLiteJDBCLoader.initialize();
-                new org.sqlite.SQLiteConfig();
-            }
-            if (catalog && json) {
-                // the listings print through Jackson (tables are built from the JSON form)
-                Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
-            }
-            if (hashing) {
-                // LZ4's and zstd's JNI libraries: unpacked, loaded and self-tested (~20 ms) before the store opens
-                Class.forName("dev.coffer.dedup.BlockCodecs", true, Warmup.class.getClassLoader());
-                if (!dev.coffer.dedup.Digests.nativeDigests()) {
-                    warmSha256(); // libcrypto is fast from the first byte; the JDK's digest needs the JIT first
+    private enum Track { CATALOG, HASHING }
+
+    /**
+     * A warm-up track as a class, not a lambda: the first lambda a JVM links costs ~10 ms (the lambda
+     * machinery starts up), which this way a warm-up thread pays, not the main thread.
+     */
+    private record Task(Track track, boolean json) implements Runnable {
+        @Override
+        public void run() {
+            try {
+                if (track == Track.CATALOG) {
+                    catalog(json);
+                } else {
+                    hashing();
                 }
+            } catch (Exception | LinkageError e) {
+                // the command initialises what it needs itself
             }
-        } catch (Exception | LinkageError e) {
-            // the command initialises what it needs itself
+        }
+    }
+
+    private static void catalog(boolean json) throws Exception {
+        SqliteNative.useCachedCopy();
+        org.sqlite.SQLiteJDBCLoader.initialize();
+        new org.sqlite.SQLiteConfig();
+        if (json) {
+            // the listings print through Jackson (tables are built from the JSON form)
+            Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
+        }
+    }
+
+    private static void hashing() throws ClassNotFoundException, NoSuchAlgorithmException {
+        boolean nativeDigests = dev.coffer.dedup.Digests.nativeDigests();
+        // LZ4's and zstd's JNI libraries: unpacked, loaded and self-tested (~20 ms) before the store opens
+        Class.forName("dev.coffer.dedup.BlockCodecs", true, Warmup.class.getClassLoader());
+        if (!nativeDigests) {
+            warmSha256(); // libcrypto is fast from the first byte; the JDK's digest needs the JIT first
         }
     }
 

@@ -107,17 +107,7 @@ final class NtfsVolumeBackup {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("backup cancelled");
         } catch (java.util.concurrent.ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) {
-                throw io;
-            }
-            if (c instanceof RuntimeException r) {
-                throw r;
-            }
-            if (c instanceof Error err) {
-                throw err;
-            }
-            throw new IOException(c);
+            throw dev.coffer.agent.Causes.io(e);
         }
         log.debug("volume phase=tree records={} previous={} ms={}", tree.records().size(), previous.size(),
                 (System.nanoTime() - t0) / 1_000_000);

@@ -1,23 +1,32 @@
 package dev.coffer.agent.cli;
 
+import dev.coffer.agent.Causes;
+import dev.coffer.agent.SqliteNative;
 import dev.coffer.agent.backup.Destinations;
 import dev.coffer.agent.config.AgentConfig;
 import dev.coffer.catalog.Catalog;
 import dev.coffer.dedup.Destination;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /** The catalog and (when asked for) the destination a command works on; closes both. */
 public final class Session implements AutoCloseable {
     private final Catalog catalog;
     private final SessionOptions options;
+    /** The destination being opened on another thread ({@link #openWithDestination}), until taken. */
+    private FutureTask<Destination> opening;
     private Destination destination;
     private String destinationName;
 
-    private Session(Catalog catalog, SessionOptions options) {
+    private Session(Catalog catalog, SessionOptions options, FutureTask<Destination> opening) {
         this.catalog = catalog;
         this.options = options;
+        this.opening = opening;
     }
 
     /**
@@ -25,6 +34,31 @@ public final class Session implements AutoCloseable {
      * otherwise a missing one is an error naming the file.
      */
     public static Session open(SessionOptions options, boolean create) throws IOException {
+        return new Session(openCatalog(options, create), options, null);
+    }
+
+    /**
+     * Opens an existing catalog, and meanwhile the destination on a second thread, for a command that
+     * needs both at once: a one-file restore spent ~20 ms opening each, one after the other, of a start
+     * that is most of its time (docs/performance.md). {@link #destination()} waits for it; its errors
+     * are reported there, as if it had been opened then.
+     */
+    public static Session openWithDestination(SessionOptions options) throws IOException {
+        FutureTask<Destination> opening = new FutureTask<>(new Connect(options));
+        Thread t = new Thread(opening, "coffer-destination-open");
+        t.setDaemon(true);
+        t.start();
+        Catalog catalog;
+        try {
+            catalog = openCatalog(options, false);
+        } catch (IOException | RuntimeException | Error e) {
+            closeWhenOpened(opening);
+            throw e;
+        }
+        return new Session(catalog, options, opening);
+    }
+
+    private static Catalog openCatalog(SessionOptions options, boolean create) throws IOException {
         Path file = options.catalogFile();
         if (!create && !Files.isRegularFile(file)) {
             throw new IOException("no catalog at " + file + " (no backup was made with it yet)");
@@ -32,21 +66,35 @@ public final class Session implements AutoCloseable {
         if (create && file.toAbsolutePath().getParent() != null) {
             Files.createDirectories(file.toAbsolutePath().getParent());
         }
-        return new Session(Catalog.open(file), options);
+        SqliteNative.useCachedCopy(); // normally done by the warm-up thread by now
+        return Catalog.open(file);
     }
 
     public Catalog catalog() {
         return catalog;
     }
 
-    /** The destination, connected on first use. */
-    public Destination destination() throws IOException {
+    /** The destination, connected on first use (or by then on the second thread). */
+    public synchronized Destination destination() throws IOException {
         if (destination == null) {
-            AgentConfig.Destination spec = options.destinationSpec();
-            destination = Destinations.open(spec);
-            destinationName = Destinations.name(spec);
+            destination = opening != null ? take() : Destinations.open(options.destinationSpec());
+            destinationName = Destinations.name(options.destinationSpec());
         }
         return destination;
+    }
+
+    private Destination take() throws IOException {
+        FutureTask<Destination> f = opening;
+        opening = null;
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeWhenOpened(f);
+            throw new InterruptedIOException("interrupted while opening the destination");
+        } catch (ExecutionException e) {
+            throw Causes.io(e);
+        }
     }
 
     /** How the catalog names the destination ({@code local:/dir} or {@code remote:host:port}). */
@@ -56,13 +104,35 @@ public final class Session implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         try {
             if (destination != null) {
                 destination.close();
+            } else if (opening != null) {
+                closeWhenOpened(opening);
+                opening = null;
             }
         } finally {
             catalog.close();
+        }
+    }
+
+    /** Closes what a destination being opened yields, once it has (a store holds a lock until closed). */
+    private static void closeWhenOpened(FutureTask<Destination> opening) {
+        try {
+            opening.get().close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | IOException | RuntimeException e) {
+            // it failed to open, or to close: nothing is left open that could be closed here
+        }
+    }
+
+    /** Opens the destination the options name (a class, not a lambda: it runs at start, see Warmup). */
+    private record Connect(SessionOptions options) implements Callable<Destination> {
+        @Override
+        public Destination call() throws IOException {
+            return Destinations.open(options.destinationSpec());
         }
     }
 }

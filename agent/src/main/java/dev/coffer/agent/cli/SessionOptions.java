@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.Set;
 import picocli.CommandLine.Option;
 
 /**
@@ -52,6 +53,37 @@ public final class SessionOptions {
     boolean local;
 
     private Optional<AgentConfig> loaded;
+
+    /** The options above that take a value, by name (for command lines read without picocli). */
+    public static final Set<String> VALUE_OPTIONS = Set.of("--config", "--catalog", "--destination", "--token-file",
+            "--tls-ca", "--tls-cert", "--tls-key", "--socket");
+    /** The options above that take none. */
+    public static final Set<String> FLAG_OPTIONS = Set.of("--plaintext", "--local");
+
+    /**
+     * Sets one option from a command line read without picocli ({@code value} null for a flag);
+     * false when {@code name} is not one of these options.
+     *
+     * @throws java.nio.file.InvalidPathException for a value that is no path
+     */
+    public boolean set(String name, String value) {
+        switch (name) {
+            case "--config" -> config = Path.of(value);
+            case "--catalog" -> catalog = Path.of(value);
+            case "--destination" -> destination = value;
+            case "--token-file" -> tokenFile = Path.of(value);
+            case "--tls-ca" -> tlsCa = Path.of(value);
+            case "--tls-cert" -> tlsCert = Path.of(value);
+            case "--tls-key" -> tlsKey = Path.of(value);
+            case "--socket" -> socket = Path.of(value);
+            case "--plaintext" -> plaintext = true;
+            case "--local" -> local = true;
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /**
      * The running agent to ask instead of opening the catalog: the one on {@code --socket} (which must

@@ -1,6 +1,8 @@
 package dev.coffer.agent.cli;
 
 import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -79,6 +81,15 @@ public final class Table {
             v /= 1024;
             u++;
         }
-        return String.format(java.util.Locale.ROOT, v >= 100 ? "%.0f %s" : "%.1f %s", v, units[u]);
+        return fixed(v, v >= 100 ? 0 : 1) + " " + units[u];
+    }
+
+    /**
+     * {@code v} with {@code places} decimals, as {@code String.format(Locale.ROOT, "%.Nf", v)} prints it
+     * (the shortest decimal form of the double, rounded half up), without {@link java.util.Formatter}:
+     * its first use compiles its pattern in the interpreter, ~15 ms of a one-file restore's start.
+     */
+    public static String fixed(double v, int places) {
+        return new BigDecimal(Double.toString(v)).setScale(places, RoundingMode.HALF_UP).toPlainString();
     }
 }

@@ -20,6 +20,7 @@ import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStream;
+import java.io.PrintWriter;
 import dev.coffer.agent.restore.DirectoryTarget;
 import dev.coffer.agent.restore.ExistingPolicy;
 import dev.coffer.agent.restore.HttpTargetClient;
@@ -105,13 +106,20 @@ public final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
+    /** Where output goes when {@link RestoreLine} read the command line (and picocli set no {@link #spec}). */
+    PrintWriter out;
+
+    private PrintWriter out() {
+        return spec != null ? spec.commandLine().getOut() : out;
+    }
+
     @Override
     public Integer call() throws Exception {
         Optional<ApiClient> agent = session.agent();
         if (agent.isPresent()) {
             return viaAgent(agent.get());
         }
-        try (Session s = Session.open(session, false)) {
+        try (Session s = disk == null && !vmFiles ? Session.openWithDestination(session) : Session.open(session, false)) {
             if (disk != null) {
                 return restoreDisk(s);
             }
@@ -353,7 +361,7 @@ public final class RestoreCommand implements Callable<Integer> {
                 o.set(k, summary.get(k)); // the agent keeps 10,000 per-file results of a restore
             }
         }
-        Json.print(spec.commandLine().getOut(), o);
+        Json.print(out(), o);
     }
 
     private void printVmFiles(JsonNode m) throws IOException {
@@ -363,9 +371,9 @@ public final class RestoreCommand implements Callable<Integer> {
         }
         List<String> names = new ArrayList<>();
         m.path("files").forEach(n -> names.add(n.asText()));
-        spec.commandLine().getOut().println("restored " + String.join(", ", names) + " of backup " + m.path("backup").asLong()
+        out().println("restored " + String.join(", ", names) + " of backup " + m.path("backup").asLong()
                 + " into " + m.path("to").asText());
-        spec.commandLine().getOut().flush();
+        out().flush();
     }
 
     private void printDisk(JsonNode m) throws IOException {
@@ -373,10 +381,10 @@ public final class RestoreCommand implements Callable<Integer> {
             printJson(m, DISK_KEYS);
             return;
         }
-        spec.commandLine().getOut().printf("rebuilt disk %s of backup %d into %s (%s, %s of data)%n", m.path("disk").asText(),
+        out().printf("rebuilt disk %s of backup %d into %s (%s, %s of data)%n", m.path("disk").asText(),
                 m.path("backup").asLong(), m.path("file").asText(), Table.bytes(m.path("capacityBytes").asLong()),
                 Table.bytes(m.path("bytesWritten").asLong()));
-        spec.commandLine().getOut().flush();
+        out().flush();
     }
 
     /**
@@ -384,7 +392,7 @@ public final class RestoreCommand implements Callable<Integer> {
      * the map itself: building it through Jackson loaded ~500 classes, a tenth of a one-file restore.
      */
     private void printFiles(Map<String, Object> m, long total) throws IOException {
-        var out = spec.commandLine().getOut();
+        var out = out();
         if (json) {
             printJson(Json.mapper().valueToTree(m), FILE_KEYS);
             return;
@@ -392,8 +400,8 @@ public final class RestoreCommand implements Callable<Integer> {
         long files = number(m.get("files"));
         long failed = number(m.get("failed"));
         double secs = Math.max(1e-3, m.get("seconds") instanceof Number n ? n.doubleValue() : 0);
-        out.printf(Locale.ROOT, "restored %d of %d files (%s) in %.2f s, %s/s%n", files - failed, files, Table.bytes(total),
-                secs, Table.bytes((long) (number(m.get("bytesWritten")) / secs)));
+        out.println("restored " + (files - failed) + " of " + files + " files (" + Table.bytes(total) + ") in "
+                + Table.fixed(secs, 2) + " s, " + Table.bytes((long) (number(m.get("bytesWritten")) / secs)) + "/s");
         for (Object o : list(m.get("results"))) {
             if (o instanceof Map<?, ?> r && !Boolean.TRUE.equals(r.get("ok"))) {
                 out.println("  FAILED " + r.get("error"));

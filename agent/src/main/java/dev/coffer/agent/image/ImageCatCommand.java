@@ -1,5 +1,6 @@
 package dev.coffer.agent.image;
 
+import dev.coffer.agent.Causes;
 import dev.coffer.agent.ExitCodes;
 import dev.coffer.vmdk.AllocatedRange;
 import dev.coffer.vmdk.VirtualDisk;
@@ -130,14 +131,7 @@ final class ImageCatCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("cat interrupted");
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IOException(cause);
+            throw Causes.io(e);
         } finally {
             exec.shutdownNow();
         }

@@ -8,8 +8,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.coffer.agent.backup.Destinations;
 
 
+import dev.coffer.agent.restore.ByteRange;
+import dev.coffer.agent.restore.CommitResult;
 import dev.coffer.agent.restore.ExistingPolicy;
 import dev.coffer.agent.restore.HttpTargetClient;
+import dev.coffer.agent.restore.RestoreException;
+import dev.coffer.agent.restore.RestoreFile;
+import dev.coffer.agent.restore.RestoreTarget;
+import dev.coffer.agent.restore.Upload;
 import dev.coffer.catalog.Catalog;
 import dev.coffer.catalog.VolumeInfo;
 import dev.coffer.dedup.Destination;
@@ -17,6 +23,7 @@ import dev.coffer.testkit.Fixtures;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +35,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -96,8 +105,10 @@ class FileRestoreKillTest {
             URI base = URI.create("http://127.0.0.1:" + port[0]);
             FileRestore.Options opts = FileRestore.Options.defaults();
 
-            // first run: SIGKILL the target once some, but not all, bytes are written
-            FileRestore firstRun = new FileRestore(dest, new HttpTargetClient(base, TOKEN, quick), opts);
+            // first run: SIGKILL the target as soon as it holds the first chunk of a file of several, so
+            // that file is partial (journaled, not committed) whatever the speed of the machine
+            KillAfterFirstChunk killing = new KillAfterFirstChunk(new HttpTargetClient(base, TOKEN, quick), first);
+            FileRestore firstRun = new FileRestore(dest, killing, opts);
             CompletableFuture<FileRestore.Report> running = CompletableFuture.supplyAsync(() -> {
                 try {
                     return firstRun.run(items);
@@ -105,17 +116,18 @@ class FileRestoreKillTest {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (firstRun.bytesDone.get() < total / 3 && !running.isDone() && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
+            try {
+                running.get(60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                // judged below
             }
-            long doneAtKill = firstRun.bytesDone.get();
-            first.destroyForcibly();
-            assertThat(first.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(killing.killed.get()).as("the target was killed mid-restore").isTrue();
+            assertThat(first.isAlive()).isFalse();
+            long doneAtKill = killing.bytesAtKill.get();
             assertThat(doneAtKill).as("bytes done when the target was killed").isPositive().isLessThan(total);
             FileRestore.Report broken = null;
             try {
-                broken = running.get(60, TimeUnit.SECONDS);
+                broken = running.get(0, TimeUnit.SECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 assertThat(e.getCause()).as("the first run may only fail on I/O").isInstanceOf(java.io.UncheckedIOException.class);
             }
@@ -178,6 +190,64 @@ class FileRestoreKillTest {
             }
             System.out.printf("killed at %d of %d bytes; rerun wrote %d, skipped %d, in %d ms%n", doneAtKill, total,
                     rep.bytesWritten(), rep.bytesSkipped(), rep.elapsed().toMillis());
+        }
+    }
+
+    /**
+     * A target that kills the real one (SIGKILL) right after the first chunk of a file of several
+     * chunks is acknowledged: that file then has verified bytes at the target and no commit.
+     */
+    private static final class KillAfterFirstChunk implements RestoreTarget {
+        private final RestoreTarget delegate;
+        private final Process target;
+        final AtomicBoolean killed = new AtomicBoolean();
+        final AtomicLong bytesAtKill = new AtomicLong();
+        private final AtomicLong bytesWritten = new AtomicLong();
+
+        KillAfterFirstChunk(RestoreTarget delegate, Process target) {
+            this.delegate = delegate;
+            this.target = target;
+        }
+
+        @Override
+        public Upload begin(RestoreFile file) throws RestoreException {
+            return delegate.begin(file);
+        }
+
+        @Override
+        public void write(Upload upload, long offset, ByteBuffer data) throws RestoreException {
+            int n = data.remaining();
+            delegate.write(upload, offset, data);
+            long done = bytesWritten.addAndGet(n);
+            if (offset == 0 && upload.file().size() > n && killed.compareAndSet(false, true)) {
+                bytesAtKill.set(done);
+                target.destroyForcibly();
+                try {
+                    target.waitFor(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        @Override
+        public CommitResult commit(Upload upload) throws RestoreException {
+            return delegate.commit(upload);
+        }
+
+        @Override
+        public void abort(Upload upload) throws RestoreException {
+            delegate.abort(upload);
+        }
+
+        @Override
+        public List<ByteRange> status(RestoreFile file) throws RestoreException {
+            return delegate.status(file);
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            delegate.close();
         }
     }
 }
