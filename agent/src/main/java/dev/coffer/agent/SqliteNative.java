@@ -4,16 +4,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Properties;
 
 /**
- * Keeps one unpacked copy of sqlite-jdbc's native library per version in a cache folder and points
- * the driver at it. Left alone, the driver unpacks the library into the temporary folder on every
- * start (and scans that folder for stale copies), ~60 ms of each short command; copies left by
- * killed processes pile up in /tmp. The cache is {@code $XDG_CACHE_HOME/coffer}, else
- * {@code ~/.cache/coffer}; when it cannot be written, or the library is not where this expects it,
- * nothing is set and the driver does as it always did.
+ * Points sqlite-jdbc at the copy of its native library in {@link NativeCache}. Left alone, the driver
+ * unpacks the library into the temporary folder on every start, ~60 ms of each short command, and
+ * copies left by killed processes pile up in /tmp.
  *
  * <p>It must run before the driver first loads. The warm-up thread ({@link Warmup}) runs it first thing
  * for every command that opens a catalog, off the main thread, and {@code Session} runs it again before
@@ -44,23 +40,13 @@ public final class SqliteNative {
             String name = "sqlitejdbc-" + version + "-"
                     + System.getProperty("os.name").replace(' ', '_') + "-" + System.getProperty("os.arch") + "-"
                     + System.mapLibraryName("sqlitejdbc");
-            Path dir = cacheDir();
+            Path dir = NativeCache.dir();
             Path lib = dir.resolve(name);
             if (!Files.isRegularFile(lib)) {
                 String resource = "/org/sqlite/native/" + org.sqlite.util.OSInfo.getNativeLibFolderPathForCurrentOS()
                         + "/" + System.mapLibraryName("sqlitejdbc");
-                try (InputStream in = SqliteNative.class.getResourceAsStream(resource)) {
-                    if (in == null) {
-                        return;
-                    }
-                    Files.createDirectories(dir);
-                    Path tmp = Files.createTempFile(dir, name, ".part");
-                    try {
-                        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                        Files.move(tmp, lib, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                    } finally {
-                        Files.deleteIfExists(tmp);
-                    }
+                if (!NativeCache.unpack(resource, lib)) {
+                    return;
                 }
             }
             System.setProperty("org.sqlite.lib.path", dir.toString());
@@ -92,11 +78,5 @@ public final class SqliteNative {
             }
             return name.isEmpty() ? null : name.toString();
         }
-    }
-
-    private static Path cacheDir() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-        return base.resolve("coffer");
     }
 }

@@ -14,9 +14,11 @@ import java.util.Set;
  *       initialised (it builds a locale-aware date formatter, ~20 ms), and the
  *       JSON mapper the listings print through is built (~50 ms of class loading; not for a restore
  *       without {@code --json}, whose summary is printed without Jackson).</li>
- *   <li>Commands that hash content (restore, demo, backup): the digests are loaded ({@code Digests}:
- *       libcrypto through JNA, ~10 ms), and the block codecs ({@code BlockCodecs}: LZ4's and zstd's
- *       JNI libraries, which LZ4 self-tests as it loads, ~20 ms) before the store opens and needs them. Where libcrypto is missing, the JDK's SHA-256 is run until
+ *   <li>Commands that hash content (restore, demo, backup): JNA and zstd-jni are pointed at their
+ *       cached libraries ({@link CachedNatives}), the digests are loaded ({@code Digests}: libcrypto
+ *       through JNA, ~10 ms), and for the commands that compress (demo, backup) the block codecs
+ *       ({@code BlockCodecs.preload}: LZ4's and zstd's JNI libraries, which LZ4 self-tests as it
+ *       loads, ~20 ms) before the first block needs them. Where libcrypto is missing, the JDK's SHA-256 is run until
  *       the JIT has compiled it with the CPU's SHA instructions. Until then a restore's first ~10 MiB
  *       are hashed in the interpreter at ~7 ms/MiB instead of ~0.7 ms/MiB (measured in
  *       {@code docs/performance.md}, "Restoring one file"). The loop stops as soon as a 1 MiB digest
@@ -34,6 +36,8 @@ final class Warmup {
     private static final Set<String> NO_CATALOG = Set.of("fs", "image", "cds-train", "target", "--help", "-h",
             "--version", "-V", "help");
     private static final Set<String> HASHING = Set.of("restore", "demo", "backup");
+    /** The hashing commands that also compress blocks. */
+    private static final Set<String> COMPRESSING = Set.of("demo", "backup");
     /** Commands whose text output does not go through Jackson: loading it for them would be work wasted. */
     private static final Set<String> TEXT_WITHOUT_JACKSON = Set.of("restore");
 
@@ -53,10 +57,10 @@ final class Warmup {
         boolean hashing = HASHING.contains(args[0]);
         boolean json = !TEXT_WITHOUT_JACKSON.contains(args[0]) || java.util.Arrays.asList(args).contains("--json");
         if (catalog) {
-            start(new Task(Track.CATALOG, json), "coffer-warmup-catalog");
+            start(new Task(Track.CATALOG, json, false, args[0].equals("restore")), "coffer-warmup-catalog");
         }
         if (hashing) {
-            start(new Task(Track.HASHING, json), "coffer-warmup-hashing");
+            start(new Task(Track.HASHING, json, COMPRESSING.contains(args[0]), false), "coffer-warmup-hashing");
         }
     }
 
@@ -72,14 +76,14 @@ final class Warmup {
      * A warm-up track as a class, not a lambda: the first lambda a JVM links costs ~10 ms (the lambda
      * machinery starts up), which this way a warm-up thread pays, not the main thread.
      */
-    private record Task(Track track, boolean json) implements Runnable {
+    private record Task(Track track, boolean json, boolean compressing, boolean restore) implements Runnable {
         @Override
         public void run() {
             try {
                 if (track == Track.CATALOG) {
-                    catalog(json);
+                    catalog(json, restore);
                 } else {
-                    hashing();
+                    hashing(compressing);
                 }
             } catch (Exception | LinkageError e) {
                 // the command initialises what it needs itself
@@ -87,20 +91,27 @@ final class Warmup {
         }
     }
 
-    private static void catalog(boolean json) throws Exception {
+    private static void catalog(boolean json, boolean restore) throws Exception {
         SqliteNative.useCachedCopy();
         org.sqlite.SQLiteJDBCLoader.initialize();
-        new org.sqlite.SQLiteConfig();
+        if (!restore) {
+            new org.sqlite.SQLiteConfig(); // a restore's main thread builds its own meanwhile (Session)
+        }
         if (json) {
             // the listings print through Jackson (tables are built from the JSON form)
             Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
         }
     }
 
-    private static void hashing() throws ClassNotFoundException, NoSuchAlgorithmException {
+    private static void hashing(boolean compressing) throws NoSuchAlgorithmException {
+        CachedNatives.jna();
+        CachedNatives.zstd();
         boolean nativeDigests = dev.coffer.dedup.Digests.nativeDigests();
-        // LZ4's and zstd's JNI libraries: unpacked, loaded and self-tested (~20 ms) before the store opens
-        Class.forName("dev.coffer.dedup.BlockCodecs", true, Warmup.class.getClassLoader());
+        if (compressing) {
+            // LZ4's and zstd's JNI libraries, loaded (LZ4's self-tested, ~20 ms) before the first block is
+            // compressed; a restore loads them only if it meets a compressed block
+            dev.coffer.dedup.BlockCodecs.preload();
+        }
         if (!nativeDigests) {
             warmSha256(); // libcrypto is fast from the first byte; the JDK's digest needs the JIT first
         }

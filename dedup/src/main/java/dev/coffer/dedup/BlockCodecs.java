@@ -24,9 +24,16 @@ public final class BlockCodecs {
     /** A sample that does not shrink by this much marks the block incompressible (media/archives shrink ~0-1%). */
     static final int SAMPLE_GAIN_PERCENT = 5;
 
-    private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
-    private static final LZ4Compressor LZ4_FAST = LZ4.fastCompressor();
-    private static final LZ4SafeDecompressor LZ4_SAFE = LZ4.safeDecompressor();
+    /**
+     * LZ4, loaded at its first use: its JNI library is unpacked into a temporary file and self-tested
+     * (~20 ms of CPU), which a restore of raw or Zstandard blocks never needs (likewise Zstandard, whose
+     * class loads its library when first called).
+     */
+    private static final class Lz4 {
+        static final LZ4Factory FACTORY = LZ4Factory.fastestInstance();
+        static final LZ4Compressor FAST = FACTORY.fastCompressor();
+        static final LZ4SafeDecompressor SAFE = FACTORY.safeDecompressor();
+    }
 
     private final Codec codec;
     private final int zstdLevel;
@@ -41,6 +48,12 @@ public final class BlockCodecs {
         }
         this.codec = codec;
         this.zstdLevel = zstdLevel;
+    }
+
+    /** Loads both codecs' JNI libraries now (a warm-up on another thread), rather than at their first block. */
+    public static void preload() {
+        Lz4.FAST.maxCompressedLength(1);
+        Zstd.compressBound(1);
     }
 
     /** The default policy: LZ4 probe, then Zstandard level 1 for compressible blocks (docs/perf/dedup.md). */
@@ -87,8 +100,8 @@ public final class BlockCodecs {
     Encoded compress(Codec c, byte[] src, int n) {
         switch (c) {
             case LZ4 -> {
-                byte[] dst = new byte[LZ4_FAST.maxCompressedLength(n)];
-                int len = LZ4_FAST.compress(src, 0, n, dst, 0, dst.length);
+                byte[] dst = new byte[Lz4.FAST.maxCompressedLength(n)];
+                int len = Lz4.FAST.compress(src, 0, n, dst, 0, dst.length);
                 if (len < n) {
                     return new Encoded(Codec.LZ4, ByteBuffer.wrap(dst, 0, len), n);
                 }
@@ -112,12 +125,12 @@ public final class BlockCodecs {
     private static boolean probeCompressible(ByteBuffer block) {
         int n = block.remaining();
         int probe = Math.min(PROBE_BYTES, n);
-        ByteBuffer scratch = ByteBuffer.allocate(LZ4_FAST.maxCompressedLength(probe));
+        ByteBuffer scratch = ByteBuffer.allocate(Lz4.FAST.maxCompressedLength(probe));
         long in = 0;
         long out = 0;
         for (int off : new int[] {0, n / 2}) {
             int len = Math.min(probe, n - off);
-            out += LZ4_FAST.compress(block, off, len, scratch, 0, scratch.capacity());
+            out += Lz4.FAST.compress(block, off, len, scratch, 0, scratch.capacity());
             in += len;
             if (n <= probe) {
                 break;
@@ -147,7 +160,7 @@ public final class BlockCodecs {
                 byte[] out = new byte[rawLength];
                 int got;
                 try {
-                    got = LZ4_SAFE.decompress(src, off, len, out, 0, rawLength);
+                    got = Lz4.SAFE.decompress(src, off, len, out, 0, rawLength);
                 } catch (LZ4Exception e) {
                     throw new CorruptDataException(where + ": invalid LZ4 block: " + e.getMessage(), e);
                 }

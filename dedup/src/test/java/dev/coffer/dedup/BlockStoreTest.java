@@ -48,6 +48,48 @@ class BlockStoreTest {
     }
 
     @Test
+    void batchNumbers_goOnAcrossReopens_fromMeta_orFromTheIndexForAnOlderStore() throws Exception {
+        try (BlockStore s = BlockStore.open(dir)) {
+            put(s, TestBlocks.random(11, 4096));
+        }
+        long first = maxSeq("blocks");
+        assertThat(first).isPositive();
+        // every batch that commits records its number (opening's recovery pass is one, even with nothing to index)
+        assertThat(maxSeq("meta")).as("recorded by the batch's transaction").isGreaterThanOrEqualTo(first);
+        try (BlockStore s = BlockStore.open(dir)) {
+            put(s, TestBlocks.random(12, 4096));
+        }
+        long second = maxSeq("blocks");
+        assertThat(second).as("a later batch, numbered after every earlier one").isGreaterThan(first);
+        assertThat(maxSeq("meta")).isGreaterThanOrEqualTo(second);
+
+        // a store from before max_seq was kept: the number is taken from the index once, then kept
+        sql("DELETE FROM meta WHERE key='max_seq'");
+        try (BlockStore s = BlockStore.open(dir)) {
+            assertThat(maxSeq("meta")).isGreaterThanOrEqualTo(second);
+            put(s, TestBlocks.random(13, 4096));
+        }
+        assertThat(maxSeq("blocks")).isGreaterThan(second);
+        assertThat(maxSeq("meta")).isGreaterThanOrEqualTo(maxSeq("blocks"));
+    }
+
+    /** The largest batch number in the index ({@code blocks}) or the one recorded ({@code meta}). */
+    private long maxSeq(String where) throws Exception {
+        String q = where.equals("meta") ? "SELECT value FROM meta WHERE key='max_seq'" : "SELECT MAX(seq) FROM blocks";
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("index.db"));
+                var st = c.createStatement(); var rs = st.executeQuery(q)) {
+            return rs.next() ? Long.parseLong(rs.getString(1)) : -1;
+        }
+    }
+
+    private void sql(String statement) throws Exception {
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("index.db"));
+                var st = c.createStatement()) {
+            st.execute(statement);
+        }
+    }
+
+    @Test
     void codecs_sendIncompressibleBlocksAsAViewOfTheCallersBuffer_andCompressSlicesAndDirectBuffers() throws IOException {
         BlockCodecs codecs = BlockCodecs.defaults();
         byte[] random = TestBlocks.random(3, 1 << 20);

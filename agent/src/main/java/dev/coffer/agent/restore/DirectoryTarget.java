@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.agent.restore.CommitResult.Metadata;
 import dev.coffer.agent.restore.CommitResult.Outcome;
 import dev.coffer.agent.restore.RestoreException.Code;
+import dev.coffer.dedup.Digests;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,7 +25,6 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -188,16 +188,14 @@ public final class DirectoryTarget implements RestoreTarget {
 
     /** The stable upload id of an NTFS path and stream. */
     static String uploadId(List<String> path, String stream) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (String c : path) {
-                md.update(lengthPrefixed(c));
-            }
-            md.update(stream == null ? new byte[] {0} : lengthPrefixed(stream));
-            return PartialFile.hex(md.digest()).substring(0, 32);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
+        Digests.Digest md = Digests.sha256(); // not the JDK's: see FileRestore.treeHash
+        for (String c : path) {
+            byte[] b = lengthPrefixed(c);
+            md.update(b, 0, b.length);
         }
+        byte[] last = stream == null ? new byte[] {0} : lengthPrefixed(stream);
+        md.update(last, 0, last.length);
+        return PartialFile.hex(md.digest()).substring(0, 32);
     }
 
     private static byte[] lengthPrefixed(String s) {
