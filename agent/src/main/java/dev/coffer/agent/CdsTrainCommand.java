@@ -48,8 +48,11 @@ final class CdsTrainCommand implements Callable<Integer> {
         PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());
         try {
             for (String[] args : runs) {
+                Warmup.start(args); // its classes too: a class the archive lacks makes the start read the jar's directory (~15 ms)
                 Main.run(args, sink, sink);
             }
+            // what a start loads when its threads race: a logger asked for while SLF4J starts on another thread
+            Class.forName("org.slf4j.helpers.SubstituteLogger");
         } finally {
             try (Stream<Path> all = Files.walk(tmp)) {
                 all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -1,5 +1,6 @@
 package dev.coffer.dedup;
 
+import com.sun.jna.Function;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
@@ -233,9 +234,21 @@ public final class Digests {
     }
 
     /** The few libcrypto functions used, bound with JNA's direct mapping (no reflection per call). */
+    /**
+     * libcrypto's EVP digest calls, through {@link Function}s rather than JNA's direct mapping
+     * ({@code Native.register}): registering builds JNA's table of native type descriptions by
+     * reflection (~20 ms of CPU at start, a tenth of a one-file restore's CPU), and the calls here are
+     * few (one per 64 KiB fed, see {@link NativeDigest}), so the generic call's ~1 µs does not count.
+     */
     private static final class Evp {
+        private static final Object[] NO_ARGS = {};
         static Pointer SHA256;
         static Pointer MD5;
+        private static Function mdCtxNew;
+        private static Function mdCtxFree;
+        private static Function digestInit;
+        private static Function digestUpdate;
+        private static Function digestFinal;
 
         static void init() {
             NativeLibrary lib = null;
@@ -253,26 +266,36 @@ public final class Digests {
             if (lib == null) {
                 throw first;
             }
-            Native.register(Evp.class, lib);
-            SHA256 = EVP_sha256();
-            MD5 = EVP_md5();
+            mdCtxNew = lib.getFunction("EVP_MD_CTX_new");
+            mdCtxFree = lib.getFunction("EVP_MD_CTX_free");
+            digestInit = lib.getFunction("EVP_DigestInit_ex");
+            digestUpdate = lib.getFunction("EVP_DigestUpdate");
+            digestFinal = lib.getFunction("EVP_DigestFinal_ex");
+            SHA256 = lib.getFunction("EVP_sha256").invokePointer(NO_ARGS);
+            MD5 = lib.getFunction("EVP_md5").invokePointer(NO_ARGS);
             if (SHA256 == null || MD5 == null) {
                 throw new IllegalStateException("libcrypto lacks SHA-256 or MD5: " + Arrays.asList(SHA256, MD5));
             }
         }
 
-        static native Pointer EVP_MD_CTX_new();
+        static Pointer EVP_MD_CTX_new() {
+            return mdCtxNew.invokePointer(NO_ARGS);
+        }
 
-        static native void EVP_MD_CTX_free(Pointer ctx);
+        static void EVP_MD_CTX_free(Pointer ctx) {
+            mdCtxFree.invokeVoid(new Object[] {ctx});
+        }
 
-        static native Pointer EVP_sha256();
+        static int EVP_DigestInit_ex(Pointer ctx, Pointer type, Pointer engine) {
+            return digestInit.invokeInt(new Object[] {ctx, type, engine});
+        }
 
-        static native Pointer EVP_md5();
+        static int EVP_DigestUpdate(Pointer ctx, Pointer data, long count) {
+            return digestUpdate.invokeInt(new Object[] {ctx, data, count});
+        }
 
-        static native int EVP_DigestInit_ex(Pointer ctx, Pointer type, Pointer engine);
-
-        static native int EVP_DigestUpdate(Pointer ctx, Pointer data, long count);
-
-        static native int EVP_DigestFinal_ex(Pointer ctx, byte[] out, Pointer outLength);
+        static int EVP_DigestFinal_ex(Pointer ctx, byte[] out, Pointer outLength) {
+            return digestFinal.invokeInt(new Object[] {ctx, out, outLength});
+        }
     }
 }
