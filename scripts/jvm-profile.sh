@@ -42,8 +42,18 @@ coffer_jit_opts() {
       else
         jit=(-XX:CompileThresholdScaling=6 "${jdk_digests[@]}" -XX:+UseSerialGC)
       fi ;;
-    # the commands whose hot loop is hashing, compressing and copying blocks
-    "backup "*|"verify "*|"demo "*|"destination "*|"agent "*|"target "*)
+    # the commands whose hot loop is hashing, compressing and copying blocks. The one-shot ones also run
+    # on the serial collector: a full backup of the reference workload took 5.9-6.2 s on it against
+    # 7.8-9.5 s on G1 (10.4 s of CPU against 14.1; three alternating runs each, docs/performance.md):
+    # its blocks die young, and G1's barriers, refinement threads and fresh regions cost more than the
+    # few-millisecond young collections. The servers (destination, agent, target) keep G1's short pauses.
+    "backup "*|"verify "*|"demo "*)
+      if coffer_have_libcrypto; then
+        jit=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
+      else
+        jit=("${jdk_digests[@]}" -XX:+UseSerialGC)
+      fi ;;
+    "destination "*|"agent "*|"target "*)
       if coffer_have_libcrypto; then
         jit=(-XX:TieredStopAtLevel=1)
       else
