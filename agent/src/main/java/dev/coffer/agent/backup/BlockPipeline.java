@@ -141,17 +141,11 @@ final class BlockPipeline implements AutoCloseable {
                     boolean zeroTail = read(t, buf, last && job.unit().checkTail() ? job.unit().tailEnd() : 0);
                     buf.flip();
                     BlockHash h = hasher.hash(buf.duplicate());
-                    blocksHashed.incrementAndGet();
-                    job.unit().results()[job.index()] = new BlockResult(t.offset(), t.length(), h, zeroTail);
                     ByteBuffer held = buf;
                     buf = null;
-                    sink.offer(h, held).whenComplete((v, ex) -> {
+                    hand(job, t, h, zeroTail, held, () -> {
                         held.clear();
                         pool.add(held);
-                        if (ex != null) {
-                            fail(ex);
-                        }
-                        finishOne(job.unit());
                     });
                 } catch (Throwable e) {
                     fail(e);
@@ -177,19 +171,24 @@ final class BlockPipeline implements AutoCloseable {
     private void offerZeros(Job job, BlockTask t, BlockHasher hasher) {
         try {
             ByteBuffer zeros = zeroBlock.duplicate().limit(t.length());
-            BlockHash h = zeroHash(t.length(), zeros, hasher);
-            blocksHashed.incrementAndGet();
-            job.unit().results()[job.index()] = new BlockResult(t.offset(), t.length(), h, true);
-            sink.offer(h, zeros).whenComplete((v, ex) -> {
-                if (ex != null) {
-                    fail(ex);
-                }
-                finishOne(job.unit());
-            });
+            hand(job, t, zeroHash(t.length(), zeros, hasher), true, zeros, () -> { });
         } catch (Throwable e) {
             fail(e);
             finishOne(job.unit());
         }
+    }
+
+    /** Records a block's result and offers it to the sink; {@code release} runs once the sink is done with it. */
+    private void hand(Job job, BlockTask t, BlockHash h, boolean zeroTail, ByteBuffer data, Runnable release) {
+        blocksHashed.incrementAndGet();
+        job.unit().results()[job.index()] = new BlockResult(t.offset(), t.length(), h, zeroTail);
+        sink.offer(h, data).whenComplete((v, ex) -> {
+            release.run();
+            if (ex != null) {
+                fail(ex);
+            }
+            finishOne(job.unit());
+        });
     }
 
     private static boolean holesOnly(BlockTask t) {
