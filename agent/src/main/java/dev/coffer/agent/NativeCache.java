@@ -16,7 +16,7 @@ import java.nio.file.StandardCopyOption;
  * unpacks its library on every start (and scans the temporary folder for stale copies, ~60 ms), and
  * JNA its dispatch library (a temporary file name costs a {@code SecureRandom}, ~20 ms of CPU). When
  * the cache cannot be written, or a library is not where this expects it, nothing is set and the
- * library unpacks itself as it always did. See {@link SqliteNative} and {@link JnaNative}.
+ * library unpacks itself as it always did. See {@link SqliteNative} and {@link CachedNatives}.
  */
 final class NativeCache {
     private NativeCache() {}
