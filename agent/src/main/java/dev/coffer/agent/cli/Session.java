@@ -18,14 +18,17 @@ import java.util.concurrent.FutureTask;
 public final class Session implements AutoCloseable {
     private final Catalog catalog;
     private final SessionOptions options;
+    /** Whether a missing embedded store may be made (a backup), or is an error (everything else). */
+    private final boolean create;
     /** The destination being opened on another thread ({@link #openWithDestination}), until taken. */
     private FutureTask<Destination> opening;
     private Destination destination;
     private String destinationName;
 
-    private Session(Catalog catalog, SessionOptions options, FutureTask<Destination> opening) {
+    private Session(Catalog catalog, SessionOptions options, boolean create, FutureTask<Destination> opening) {
         this.catalog = catalog;
         this.options = options;
+        this.create = create;
         this.opening = opening;
     }
 
@@ -34,7 +37,7 @@ public final class Session implements AutoCloseable {
      * otherwise a missing one is an error naming the file.
      */
     public static Session open(SessionOptions options, boolean create) throws IOException {
-        return new Session(openCatalog(options, create), options, null);
+        return new Session(openCatalog(options, create), options, create, null);
     }
 
     /**
@@ -58,7 +61,7 @@ public final class Session implements AutoCloseable {
             closeWhenOpened(opening);
             throw e;
         }
-        return new Session(catalog, options, opening);
+        return new Session(catalog, options, false, opening);
     }
 
     private static Catalog openCatalog(SessionOptions options, boolean create) throws IOException {
@@ -80,7 +83,7 @@ public final class Session implements AutoCloseable {
     /** The destination, connected on first use (or by then on the second thread). */
     public synchronized Destination destination() throws IOException {
         if (destination == null) {
-            destination = opening != null ? take() : Destinations.open(options.destinationSpec());
+            destination = opening != null ? take() : openDestination(options, create);
             destinationName = Destinations.name(options.destinationSpec());
         }
         return destination;
@@ -131,11 +134,24 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    /** Opens the destination the options name (a class, not a lambda: it runs at start, see Warmup). */
+    /**
+     * The destination the options name. An embedded store that does not exist is made only for a
+     * backup: for a restore or a verify a mistyped directory is an error naming it, not a new empty
+     * store there (and "no block ..." for every file).
+     */
+    private static Destination openDestination(SessionOptions options, boolean create) throws IOException {
+        AgentConfig.Destination spec = options.destinationSpec();
+        if (!create && spec.store().isPresent() && !Files.isRegularFile(spec.store().get().resolve("index.db"))) {
+            throw new IOException("no store at " + spec.store().get() + " (no backup was made with it yet)");
+        }
+        return Destinations.open(spec);
+    }
+
+    /** Opens an existing destination (a class, not a lambda: it runs at start, see Warmup). */
     private record Connect(SessionOptions options) implements Callable<Destination> {
         @Override
         public Destination call() throws IOException {
-            return Destinations.open(options.destinationSpec());
+            return openDestination(options, false);
         }
     }
 }

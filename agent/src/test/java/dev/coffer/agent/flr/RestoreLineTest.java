@@ -134,6 +134,21 @@ class RestoreLineTest {
                 + System.lineSeparator());
     }
 
+    @Test
+    void aMistypedStore_isAnErrorNamingIt_andIsNotCreated(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        java.nio.file.Path catalog = tmp.resolve("c.db");
+        dev.coffer.catalog.Catalog.open(catalog).close();
+        java.nio.file.Path store = tmp.resolve("no-such-store");
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"restore", "--catalog", catalog.toString(), "--destination", store.toString(),
+                "latest:/x", "--to", tmp.resolve("out").toString()}, new PrintWriter(new StringWriter(), true),
+                new PrintWriter(err, true));
+        assertThat(code).isEqualTo(ExitCodes.FAILED);
+        assertThat(err.toString()).startsWith("coffer: ");
+        assertThat(store).doesNotExist();
+    }
+
     /** The command's option and parameter fields, and its session options', by name. */
     private static Map<String, Object> fields(RestoreCommand c) throws IllegalAccessException {
         Map<String, Object> m = new LinkedHashMap<>();
