@@ -47,18 +47,13 @@ coffer_jit_opts() {
     # 7.8-9.5 s on G1 (10.4 s of CPU against 14.1; three alternating runs each, docs/performance.md):
     # its blocks die young, and G1's barriers, refinement threads and fresh regions cost more than the
     # few-millisecond young collections. The servers (destination, agent, target) keep G1's short pauses.
-    "backup "*|"verify "*|"demo "*)
-      if coffer_have_libcrypto; then
-        jit=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
-      else
-        jit=("${jdk_digests[@]}" -XX:+UseSerialGC)
-      fi ;;
-    "destination "*|"agent "*|"target "*)
+    "backup "*|"verify "*|"demo "*|"destination "*|"agent "*|"target "*)
       if coffer_have_libcrypto; then
         jit=(-XX:TieredStopAtLevel=1)
       else
         jit=("${jdk_digests[@]}")
-      fi ;;
+      fi
+      case "${1:-}" in backup|verify|demo) jit+=(-XX:+UseSerialGC) ;; esac ;;
     # the rest (image cat, fs extract, ...) runs Java loops over VMDK grains and NTFS runs: full JIT
     *) jit=() ;;
   esac

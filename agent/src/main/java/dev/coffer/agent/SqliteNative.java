@@ -56,6 +56,21 @@ public final class SqliteNative {
         }
     }
 
+    private static boolean configured;
+
+    /**
+     * Builds sqlite-jdbc's first configuration, once: it builds a date formatter (~13 ms with the JRE's
+     * locale data) that every later connection shares. The catalog warm-up and a restore's main thread
+     * both call this; the second to arrive waits for the first instead of building a second formatter
+     * beside it.
+     */
+    public static synchronized void firstConfig() {
+        if (!configured) {
+            new org.sqlite.SQLiteConfig();
+            configured = true;
+        }
+    }
+
     /**
      * The driver's version, from its Maven properties in the jar. Not from
      * {@code SQLiteJDBCLoader.getVersion()}: loading that class starts the driver's logging, and with it

@@ -57,10 +57,10 @@ final class Warmup {
         boolean hashing = HASHING.contains(args[0]);
         boolean json = !TEXT_WITHOUT_JACKSON.contains(args[0]) || java.util.Arrays.asList(args).contains("--json");
         if (catalog) {
-            start(new Task(Track.CATALOG, json, false, args[0].equals("restore")), "coffer-warmup-catalog");
+            start(new CatalogTrack(json), "coffer-warmup-catalog");
         }
         if (hashing) {
-            start(new Task(Track.HASHING, json, COMPRESSING.contains(args[0]), false), "coffer-warmup-hashing");
+            start(new HashingTrack(COMPRESSING.contains(args[0])), "coffer-warmup-hashing");
         }
     }
 
@@ -70,36 +70,37 @@ final class Warmup {
         t.start();
     }
 
-    private enum Track { CATALOG, HASHING }
-
-    /**
-     * A warm-up track as a class, not a lambda: the first lambda a JVM links costs ~10 ms (the lambda
-     * machinery starts up), which this way a warm-up thread pays, not the main thread.
+    /*
+     * The tracks as classes, not lambdas: the first lambda a JVM links costs ~10 ms (the lambda
+     * machinery starts up), which this way a warm-up thread pays, not the main thread. A failure is
+     * ignored: the command initialises what it needs itself.
      */
-    private record Task(Track track, boolean json, boolean compressing, boolean restore) implements Runnable {
+
+    private record CatalogTrack(boolean json) implements Runnable {
         @Override
         public void run() {
             try {
-                if (track == Track.CATALOG) {
-                    catalog(json, restore);
-                } else {
-                    hashing(compressing);
+                SqliteNative.useCachedCopy();
+                org.sqlite.SQLiteJDBCLoader.initialize();
+                SqliteNative.firstConfig();
+                if (json) {
+                    // the listings print through Jackson (tables are built from the JSON form)
+                    Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
                 }
             } catch (Exception | LinkageError e) {
-                // the command initialises what it needs itself
+                // see above
             }
         }
     }
 
-    private static void catalog(boolean json, boolean restore) throws Exception {
-        SqliteNative.useCachedCopy();
-        org.sqlite.SQLiteJDBCLoader.initialize();
-        if (!restore) {
-            new org.sqlite.SQLiteConfig(); // a restore's main thread builds its own meanwhile (Session)
-        }
-        if (json) {
-            // the listings print through Jackson (tables are built from the JSON form)
-            Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
+    private record HashingTrack(boolean compressing) implements Runnable {
+        @Override
+        public void run() {
+            try {
+                hashing(compressing);
+            } catch (Exception | LinkageError e) {
+                // see above
+            }
         }
     }
 

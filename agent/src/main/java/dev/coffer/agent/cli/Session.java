@@ -47,9 +47,8 @@ public final class Session implements AutoCloseable {
      * are reported there, as if it had been opened then.
      */
     public static Session openWithDestination(SessionOptions options) throws IOException {
-        // sqlite-jdbc's first configuration builds a date formatter (~13 ms) that later ones share: built
-        // once here, not by the store's thread and the catalog's at the same time
-        new org.sqlite.SQLiteConfig();
+        // before the store's thread starts, so that it and the catalog do not both build the first one
+        SqliteNative.firstConfig();
         FutureTask<Destination> opening = new FutureTask<>(new Connect(options));
         Thread t = new Thread(opening, "coffer-destination-open");
         t.setDaemon(true);
