@@ -1,5 +1,6 @@
 package dev.coffer.agent;
 
+import dev.coffer.agent.cli.BackupLine;
 import dev.coffer.agent.flr.RestoreLine;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -49,6 +50,10 @@ public final class Main {
         var restore = RestoreLine.parse(args, out);
         if (restore.isPresent()) {
             return CofferCommand.execute(restore.get(), err);
+        }
+        var backup = BackupLine.parse(args, out, err);
+        if (backup.isPresent()) {
+            return CofferCommand.execute(backup.get(), err);
         }
         CommandLine cli = CofferCommand.commandLine(args);
         cli.setOut(out);

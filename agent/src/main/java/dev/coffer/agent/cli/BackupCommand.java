@@ -15,6 +15,7 @@ import dev.coffer.agent.pit.StorageSnapshotSource;
 import dev.coffer.agent.pit.VmSnapshotSource;
 import dev.coffer.vmdk.VirtualDisk;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -75,6 +76,18 @@ public final class BackupCommand implements Callable<Integer> {
             + " file metadata nor the snapshot delta. Only blocks the destination lacks are still sent."})
     boolean full;
 
+    /** Where output goes when {@link BackupLine} read the command line (and picocli set no {@link #spec}). */
+    PrintWriter out;
+    PrintWriter err;
+
+    private PrintWriter out() {
+        return spec != null ? spec.commandLine().getOut() : out;
+    }
+
+    private PrintWriter err() {
+        return spec != null ? spec.commandLine().getErr() : err;
+    }
+
     @Override
     public Integer call() throws Exception {
         Path abs = target.toAbsolutePath().normalize();
@@ -127,11 +140,11 @@ public final class BackupCommand implements Callable<Integer> {
             int stale = s.catalog().failInterrupted(java.time.Instant.now(),
                     "interrupted: the process ended before the backup completed");
             if (stale > 0 && !json) {
-                spec.commandLine().getErr().println("coffer: marked " + stale
+                err().println("coffer: marked " + stale
                         + " interrupted backup(s) as failed; this backup starts afresh (blocks already stored are not sent again)");
             }
             if (pit instanceof LiveSource && !json) {
-                spec.commandLine().getErr().println("coffer: reading live files; this backup is crash-inconsistent"
+                err().println("coffer: reading live files; this backup is crash-inconsistent"
                         + " (use --source vm-snapshot, reflink or storage-snapshot for a consistent one)");
             }
             BackupJob job = new BackupJob(s.catalog(), s.destination(), s.destinationName(), options, Clock.systemUTC());
@@ -227,7 +240,7 @@ public final class BackupCommand implements Callable<Integer> {
         m.put("bytesSent", res.path("bytesSent").asLong());
         m.put("disks", res.path("disks"));
         if (new LiveSource().consistency().equals(res.path("consistency").asText()) && !json) {
-            spec.commandLine().getErr().println("coffer: the agent read live files; this backup is crash-inconsistent"
+            err().println("coffer: the agent read live files; this backup is crash-inconsistent"
                     + " (use --source vm-snapshot, reflink or storage-snapshot for a consistent one)");
         }
         print((com.fasterxml.jackson.databind.JsonNode) Json.mapper().valueToTree(m));
@@ -295,7 +308,7 @@ public final class BackupCommand implements Callable<Integer> {
     }
 
     private void print(com.fasterxml.jackson.databind.JsonNode m) throws IOException {
-        var out = spec.commandLine().getOut();
+        var out = out();
         if (json) {
             Json.print(out, m);
             return;

@@ -1,22 +1,19 @@
 package dev.coffer.agent.flr;
 
+import dev.coffer.agent.cli.PlainLine;
 import dev.coffer.agent.cli.SessionOptions;
 import java.io.PrintWriter;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@code coffer restore}'s command line read without picocli, for the lines an operator or a script
- * usually types. A one-file restore is mostly start-up, and picocli's model of the command (reflecting
- * over every option and building a proxy per annotation) took ~90 ms of a 50 MB restore's ~450
- * (docs/performance.md). This reads the same options into a {@link RestoreCommand} as picocli would
- * and gives up on anything else: help and version options, an unknown or repeated option, a missing
- * value or argument, {@code --}, a value that starts with a dash. picocli then reads the line and
- * reports what is wrong, so usage errors read as they always did. {@code RestoreLineTest} checks that
- * every option the command declares is known here and comes out as picocli sets it.
+ * {@code coffer restore}'s command line read without picocli ({@link PlainLine}), for the lines an operator
+ * or a script usually types: a one-file restore is mostly start-up, and picocli's model of the command took
+ * ~90 ms of a 50 MB restore's ~450 (docs/performance.md). Anything else, and a {@code --workers} that is not
+ * plain decimal, goes to picocli. {@code RestoreLineTest} checks that every option the command declares is
+ * known here and comes out as picocli sets it.
  */
 public final class RestoreLine {
     /** {@link RestoreCommand}'s own options that take a value. */
@@ -24,6 +21,8 @@ public final class RestoreLine {
             "--existing", "--workers", "--target-token-file");
     /** {@link RestoreCommand}'s own options that take none. */
     static final Set<String> FLAG_OPTIONS = Set.of("--vm-files", "--streams", "--json");
+    private static final Set<String> ALL_VALUE_OPTIONS = PlainLine.union(VALUE_OPTIONS, SessionOptions.VALUE_OPTIONS);
+    private static final Set<String> ALL_FLAG_OPTIONS = PlainLine.union(FLAG_OPTIONS, SessionOptions.FLAG_OPTIONS);
 
     private RestoreLine() {}
 
@@ -35,57 +34,28 @@ public final class RestoreLine {
         if (args.length < 2 || !"restore".equals(args[0])) {
             return Optional.empty();
         }
+        Optional<PlainLine.Read> line = PlainLine.read(args, ALL_VALUE_OPTIONS, ALL_FLAG_OPTIONS);
+        if (line.isEmpty() || line.get().argument() == null) {
+            return Optional.empty();
+        }
         RestoreCommand c = new RestoreCommand();
         c.session = new SessionOptions();
         c.format = "raw";
         c.existing = "rename";
-        Set<String> seen = new HashSet<>();
+        c.what = line.get().argument();
         try {
-            for (int i = 1; i < args.length; i++) {
-                String a = args[i];
-                if (!a.startsWith("-")) {
-                    if (c.what != null) {
-                        return Optional.empty();
-                    }
-                    c.what = a;
-                    continue;
-                }
-                String name = a;
-                String value = null;
-                int eq = a.indexOf('=');
-                if (a.startsWith("--") && eq > 2) {
-                    name = a.substring(0, eq);
-                    value = a.substring(eq + 1);
-                }
-                if (!seen.add(name)) {
-                    return Optional.empty();
-                }
-                boolean flag = FLAG_OPTIONS.contains(name) || SessionOptions.FLAG_OPTIONS.contains(name);
-                if (flag && value != null) {
-                    return Optional.empty();
-                }
-                if (!flag) {
-                    if (!VALUE_OPTIONS.contains(name) && !SessionOptions.VALUE_OPTIONS.contains(name)) {
-                        return Optional.empty();
-                    }
-                    if (value == null) {
-                        if (i + 1 == args.length || (args[i + 1].startsWith("-") && !args[i + 1].equals("-"))) {
-                            return Optional.empty();
-                        }
-                        value = args[++i];
-                    }
-                }
-                if (name.equals("--workers") && !value.matches("[0-9]{1,9}")) {
+            for (PlainLine.Option o : line.get().options()) {
+                if (o.name().equals("--workers") && !o.value().matches("[0-9]{1,9}")) {
                     return Optional.empty(); // plain decimal only: picocli's reading of signs, hex, overflow is its own
                 }
-                if (!set(c, name, value) && !c.session.set(name, value)) {
+                if (!set(c, o.name(), o.value()) && !c.session.set(o.name(), o.value())) {
                     return Optional.empty();
                 }
             }
         } catch (InvalidPathException e) {
             return Optional.empty();
         }
-        if (c.what == null || c.to == null) {
+        if (c.to == null) {
             return Optional.empty();
         }
         c.out = out;
