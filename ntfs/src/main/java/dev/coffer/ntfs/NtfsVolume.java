@@ -428,6 +428,9 @@ public final class NtfsVolume implements Closeable {
                             return t;
                         }
                     });
+            // one read buffer per worker, reused chunk after chunk (records copy what they keep): a fresh
+            // array per chunk is zeroed and its pages first touched, ~90 ms of a 20 MB MFT's scan here
+            ThreadLocal<byte[]> buffers = ThreadLocal.withInitial(() -> new byte[perChunk * recordSize]);
             try {
                 java.util.ArrayDeque<java.util.concurrent.Future<Chunk>> inflight = new java.util.ArrayDeque<>();
                 long next = 0;
@@ -438,7 +441,7 @@ public final class NtfsVolume implements Closeable {
                         inflight.add(pool.submit(new java.util.concurrent.Callable<Chunk>() {
                             @Override
                             public Chunk call() throws IOException {
-                                return parseChunk(first, count, new byte[count * recordSize]);
+                                return parseChunk(first, count, buffers.get());
                             }
                         }));
                         next += count;
