@@ -3,7 +3,6 @@ package dev.coffer.agent.flr;
 import dev.coffer.agent.cli.PlainLine;
 import dev.coffer.agent.cli.SessionOptions;
 import java.io.PrintWriter;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
@@ -31,33 +30,21 @@ public final class RestoreLine {
      * empty when picocli should read the line.
      */
     public static Optional<RestoreCommand> parse(String[] args, PrintWriter out) {
-        if (args.length < 2 || !"restore".equals(args[0])) {
-            return Optional.empty();
-        }
-        Optional<PlainLine.Read> line = PlainLine.read(args, ALL_VALUE_OPTIONS, ALL_FLAG_OPTIONS);
-        if (line.isEmpty() || line.get().argument() == null) {
-            return Optional.empty();
-        }
         RestoreCommand c = new RestoreCommand();
         c.session = new SessionOptions();
         c.format = "raw";
         c.existing = "rename";
-        c.what = line.get().argument();
-        try {
-            for (PlainLine.Option o : line.get().options()) {
-                if (o.name().equals("--workers") && !o.value().matches("[0-9]{1,9}")) {
-                    return Optional.empty(); // plain decimal only: picocli's reading of signs, hex, overflow is its own
-                }
-                if (!set(c, o.name(), o.value()) && !c.session.set(o.name(), o.value())) {
-                    return Optional.empty();
-                }
-            }
-        } catch (InvalidPathException e) {
+        Optional<String> what = PlainLine.read(args, "restore", ALL_VALUE_OPTIONS, ALL_FLAG_OPTIONS,
+                new PlainLine.Setter() { // a class, not a lambda: see Warmup on the first lambda's cost
+                    @Override
+                    public boolean set(String name, String value) {
+                        return RestoreLine.set(c, name, value);
+                    }
+                }, c.session);
+        if (what.isEmpty() || c.to == null) {
             return Optional.empty();
         }
-        if (c.to == null) {
-            return Optional.empty();
-        }
+        c.what = what.get();
         c.out = out;
         return Optional.of(c);
     }
@@ -71,7 +58,12 @@ public final class RestoreLine {
             case "--format" -> c.format = value;
             case "--glob" -> c.glob = value;
             case "--existing" -> c.existing = value;
-            case "--workers" -> c.workers = Integer.valueOf(value);
+            case "--workers" -> {
+                if (!value.matches("[0-9]{1,9}")) {
+                    return false; // plain decimal only: picocli's reading of signs, hex, overflow is its own
+                }
+                c.workers = Integer.valueOf(value);
+            }
             case "--target-token-file" -> c.targetToken = Path.of(value);
             case "--vm-files" -> c.vmFiles = true;
             case "--streams" -> c.streams = true;
