@@ -50,6 +50,10 @@ coffer_jit_opts() {
     "backup "*|"verify "*|"demo "*|"destination "*|"agent "*|"target "*)
       if coffer_have_libcrypto; then
         jit=(-XX:TieredStopAtLevel=1)
+        # a backup on C1 alone needs one compiler thread, not two: the second core stays with the
+        # readers and hashers through the start-up burst (incremental 1.087 -> 1.027 s in 7
+        # alternating runs each; the full backup unchanged at 4.67 s; docs/performance.md)
+        if [ "${1:-}" = backup ]; then jit+=(-XX:CICompilerCount=1); fi
       else
         jit=("${jdk_digests[@]}")
       fi
