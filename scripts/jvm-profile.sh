@@ -63,9 +63,9 @@ coffer_jit_opts() {
   esac
 }
 
-# coffer_start_opts COMMAND: how the JVM maps memory and which locale data it reads, in three arrays:
-# `cds_map` (added to the launcher's class-data-sharing options, so only when it has an archive), `mem`
-# and `locale`.
+# coffer_start_opts COMMAND: how the JVM maps memory, in two arrays: `cds_map` (added to the
+# launcher's class-data-sharing options, so only when it has an archive) and `mem`. (Which locale data
+# a command reads is decided in Java: Main.jreLocaleData.)
 #
 # The CDS archive: this JDK (17.0.15) maps archives at a random address and patches every pointer in
 # them (ArchiveRelocationMode=1, the default since 17.0.x): for Coffer's 30 MB archive that took ~65 ms
@@ -84,34 +84,11 @@ coffer_have_thp() {
   [[ $mode == *"[always]"* || $mode == *"[madvise]"* ]]
 }
 
-# The locale data: sqlite-jdbc builds a date formatter for every connection, and the JDK's default
-# (CLDR) locale data costs ~45 ms of CPU to answer its first question (the first day of the week, for a
-# Calendar), a tenth of a one-file restore. The older JRE data (COMPAT) answers in a few ms, and reads
-# the same for what Coffer prints (ISO dates, numbers). JDK 21 deprecates COMPAT with a warning on every
-# start and JDK 23 removes it, so the short commands use it on JDKs before 21 only; the daemons keep
-# the default. The JDK's version comes from its release file, not from running java.
-coffer_java_major() {
-  local java line
-  java=$(command -v java) || return 1
-  java=$(readlink -f "$java") || return 1
-  [ -r "${java%/bin/java}/release" ] || return 1
-  while IFS= read -r line; do
-    if [[ $line == JAVA_VERSION=* ]]; then
-      line=${line#JAVA_VERSION=}; line=${line#\"}
-      java_major=${line%%[.\"]*}
-      [[ $java_major =~ ^[0-9]+$ ]]
-      return
-    fi
-  done < "${java%/bin/java}/release"
-  return 1
-}
-
 coffer_start_opts() {
-  cds_map=() mem=() locale=()
+  cds_map=() mem=()
   case "${1:-}" in
     agent|destination|target) ;;
-    *) cds_map=(-XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0)
-       if coffer_java_major && [ "$java_major" -lt 21 ]; then locale=(-Djava.locale.providers=COMPAT); fi ;;
+    *) cds_map=(-XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0) ;;
   esac
   case "${1:-}" in
     backup|restore|verify|demo|agent|destination|target)

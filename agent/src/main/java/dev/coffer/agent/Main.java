@@ -16,12 +16,31 @@ public final class Main {
     private static final java.util.Set<String> DAEMONS = java.util.Set.of("agent", "destination", "target");
 
     public static void main(String[] args) {
-        if (args.length > 0 && DAEMONS.contains(args[0])) {
+        boolean daemon = args.length > 0 && DAEMONS.contains(args[0]);
+        if (daemon) {
             CofferLogging.useLogback();
+        } else {
+            jreLocaleData();
         }
         jnaSearchPathWithoutLdconfig();
         Warmup.start(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /**
+     * The short commands read the JRE's older locale data (COMPAT) on JDKs before 21. sqlite-jdbc builds
+     * a date formatter for its first connection, and the default CLDR data costs ~45 ms of CPU to answer
+     * its first question (the first day of the week); COMPAT answers in a few ms and reads the same for
+     * what Coffer prints (ISO dates, numbers). JDK 21 deprecates COMPAT with a warning on every start and
+     * JDK 23 removes it, so later JDKs keep the default, as do the daemons. Set here rather than by the
+     * launcher, which would need the JDK's version before starting it (two child processes, ~8 ms): the
+     * JDK reads the property when a locale service is first used, after {@code main} starts.
+     * {@code -Djava.locale.providers=...} still wins.
+     */
+    static void jreLocaleData() {
+        if (System.getProperty("java.locale.providers") == null && Runtime.version().feature() < 21) {
+            System.setProperty("java.locale.providers", "COMPAT");
+        }
     }
 
     /**

@@ -13,6 +13,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
  * A {@link Destination} backed by a {@link BlockStore} in this process ({@code coffer backup --destination DIR}).
@@ -56,24 +58,43 @@ public final class LocalDestination implements Destination {
         return store;
     }
 
+    // track, async and getWithoutHashing use classes, not lambdas: a restore's workers call them at the
+    // same moment, and when several threads link one lambda at once, every thread but the first spins
+    // its own copy at run time (the JDK's bytecode generator, a few ms each on a one-file restore's
+    // critical path) instead of taking the one in the launcher's class-data archive.
+
     private <T> CompletableFuture<T> track(CompletableFuture<T> f) {
         inFlight.add(f);
-        f.whenComplete((v, e) -> inFlight.remove(f));
+        f.whenComplete(new Untrack<>(inFlight, f));
         return f;
+    }
+
+    /** Takes a finished operation off {@code inFlight}. */
+    private record Untrack<T>(Set<CompletableFuture<?>> inFlight, CompletableFuture<T> f) implements BiConsumer<T, Throwable> {
+        @Override
+        public void accept(T value, Throwable failure) {
+            inFlight.remove(f);
+        }
     }
 
     private interface Body<T> {
         T run() throws java.io.IOException;
     }
 
-    private <T> CompletableFuture<T> async(Body<T> body) {
-        return track(CompletableFuture.supplyAsync(() -> {
+    /** Runs a {@link Body} on the executor, its IOException as the future's failure. */
+    private record Call<T>(Body<T> body) implements Supplier<T> {
+        @Override
+        public T get() {
             try {
                 return body.run();
             } catch (java.io.IOException e) {
                 throw new CompletionException(e);
             }
-        }, executor));
+        }
+    }
+
+    private <T> CompletableFuture<T> async(Body<T> body) {
+        return track(CompletableFuture.supplyAsync(new Call<>(body), executor));
     }
 
     @Override
@@ -114,7 +135,12 @@ public final class LocalDestination implements Destination {
     @Override
     public CompletableFuture<ByteBuffer> getWithoutHashing(byte[] sha256) {
         byte[] sha = sha256.clone();
-        return async(() -> store.getWithoutHashing(sha));
+        return async(new Body<ByteBuffer>() {
+            @Override
+            public ByteBuffer run() throws java.io.IOException {
+                return store.getWithoutHashing(sha);
+            }
+        });
     }
 
     @Override

@@ -256,7 +256,10 @@ public final class FileRestore {
             order.putIfAbsent(items.get(i).file(), i);
         }
         List<Outcome> sorted = new ArrayList<>(outcomes);
-        sorted.sort(Comparator.comparingInt(o -> order.getOrDefault(o.file(), Integer.MAX_VALUE)));
+        if (sorted.size() > 1) { // not Comparator.comparingInt: its lambdas are serializable, which no class-data archive holds
+            sorted.sort((a, b) -> Integer.compare(order.getOrDefault(a.file(), Integer.MAX_VALUE),
+                    order.getOrDefault(b.file(), Integer.MAX_VALUE)));
+        }
         return List.copyOf(sorted);
     }
 

@@ -305,7 +305,9 @@ public final class RestoreCommand implements Callable<Integer> {
         List<String> renamed = new ArrayList<>();
         // in name order: the pipeline finishes files in whatever order its workers do
         List<FileRestore.Outcome> outcomes = new ArrayList<>(r.outcomes());
-        outcomes.sort(java.util.Comparator.comparing((FileRestore.Outcome o) -> o.file().displayName()));
+        if (outcomes.size() > 1) { // Comparator.comparing's lambdas are serializable: no class-data archive holds them
+            outcomes.sort((a, b) -> a.file().displayName().compareTo(b.file().displayName()));
+        }
         for (FileRestore.Outcome o : outcomes) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("file", o.file().displayName());

@@ -249,19 +249,35 @@ final class PartialFile implements Closeable {
         }
         unflushedBytes.set(0);
         try {
-            WRITE_BACK.execute(() -> {
-                try {
-                    if (!closed) {
-                        data.force(false);
-                    }
-                } catch (IOException e) {
-                    // closed meanwhile, or failing: the commit's own force says so
-                } finally {
-                    flushing.set(false);
-                }
-            });
+            WRITE_BACK.execute(new WriteBack(this));
         } catch (RejectedExecutionException e) {
             flushing.set(false);
+        }
+    }
+
+    /**
+     * One write-back of a file. A class, not a lambda: only files over {@link #WRITE_BACK_BYTES} start
+     * one, which the launcher's class-data archive is not trained on, and a lambda the archive lacks is
+     * spun at run time (the JDK's bytecode generator, a few ms of a one-file restore).
+     */
+    private static final class WriteBack implements Runnable {
+        private final PartialFile file;
+
+        WriteBack(PartialFile file) {
+            this.file = file;
+        }
+
+        @Override
+        public void run() {
+            try {
+                if (!file.closed) {
+                    file.data.force(false);
+                }
+            } catch (IOException e) {
+                // closed meanwhile, or failing: the commit's own force says so
+            } finally {
+                file.flushing.set(false);
+            }
         }
     }
 
