@@ -174,10 +174,27 @@ public final class BackupJob {
         } catch (java.io.InterruptedIOException e) {
             throw e;
         } catch (IOException e) {
-            String why = d.leaf() + ": " + e.getMessage();
+            String why = why(d.leaf(), e);
             log.error("disk failed job={} disk={} error=\"{}\"", backupId, d.slot(), why);
             return new DiskOutcome(d.slot(), d.leaf(), false, why, 0, 0, List.of());
         }
+    }
+
+    /**
+     * A disk's failure in one line that starts with the disk. The JDK's file errors carry only a path
+     * ({@code NoSuchFileException}'s message is the path itself), so their kind is named here: "no such
+     * file", "permission denied", or the reason the error gives; and the file, when it is another one
+     * than the disk (an extent, a parent in the chain).
+     */
+    static String why(Path leaf, IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
+            String reason = f.getReason() != null ? f.getReason()
+                    : e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e.getClass().getSimpleName();
+            return f.getFile().equals(leaf.toString()) ? leaf + ": " + reason : leaf + ": " + f.getFile() + ": " + reason;
+        }
+        return leaf + ": " + e.getMessage();
     }
 
     /**

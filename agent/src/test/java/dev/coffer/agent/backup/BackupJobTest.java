@@ -244,6 +244,13 @@ class BackupJobTest {
         assertThat(r.disks()).extracting(BackupJob.DiskOutcome::ok).containsExactly(true, false);
         assertThat(r.disks().get(1).error()).contains("broken.vmdk").doesNotContain("\n");
 
+        // a disk the .vmx names but the folder lacks: the disk and what is wrong, once
+        Files.writeString(folder.resolve("vm.vmx"), "scsi0:0.fileName = \"good.vmdk\"\nscsi0:1.fileName = \"gone.vmdk\"\n");
+        VirtualMachine missing = Discovery.load(ds, folder.resolve("vm.vmx"));
+        BackupJob.Report m = job(1 << 20).run(ds, missing, new LiveSource(), "test", new Counters(), () -> false);
+        assertThat(m.disks()).extracting(BackupJob.DiskOutcome::ok).containsExactly(true, false);
+        assertThat(m.disks().get(1).error()).isEqualTo(folder.resolve("gone.vmdk") + ": no such file");
+
         Files.writeString(folder.resolve("vm.vmx"), "scsi0:1.fileName = \"broken.vmdk\"\n");
         VirtualMachine onlyBroken = Discovery.load(ds, folder.resolve("vm.vmx"));
         assertThatThrownBy(() -> job(1 << 20).run(ds, onlyBroken, new LiveSource(), "test", new Counters(), () -> false))
