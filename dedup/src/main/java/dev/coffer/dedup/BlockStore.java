@@ -499,7 +499,7 @@ public final class BlockStore implements AutoCloseable {
      * exactly {@code raw}'s remaining bytes, and {@code encoded} is their stored form. Re-hashing those bytes
      * would prove nothing new, so it is skipped; a compressed form is decoded and compared byte for byte
      * with {@code raw} (the compressor's output is what gets stored), a raw form is {@code raw} itself.
-     * Runs the index lookup and the checks on the calling thread, then queues the block for the writer.
+     * Runs the checks on the calling thread, then queues the block for the writer, which finds those already stored.
      * Reads still verify the SHA-256 (docs/store.md, "Write path").
      */
     CompletableFuture<PutResult> putTrusted(byte[] sha256, ByteBuffer raw, BlockCodecs.Encoded encoded) {
@@ -518,12 +518,8 @@ public final class BlockStore implements AutoCloseable {
             return other.thenApply(r -> new PutResult(r.rawLength(), r.storedLength(), r.codec(), true));
         }
         try {
-            PutResult present = presentAndTouch(k);
-            if (present != null) {
-                inflight.remove(k, mine);
-                mine.complete(present);
-                return mine;
-            }
+            // no index lookup here: the embedded path puts only what has() just found missing, so one
+            // would nearly always miss, and the writer looks the batch up anyway (in one query)
             ByteBuffer payload = encoded.data().duplicate();
             if (encoded.codec() != Codec.RAW) {
                 String where = "block " + k + " (" + encoded.codec() + ")";
@@ -836,8 +832,9 @@ public final class BlockStore implements AutoCloseable {
         long startPack = currentPackId;
         long startEnd = currentPackEnd;
         try {
+            Set<Key> present = presentInIndex(batch);
             for (PendingPut p : batch) {
-                if (!inBatch.add(p.key()) || lookup(p.key().sha) != null) {
+                if (!inBatch.add(p.key()) || present.contains(p.key())) {
                     dups.add(p);
                     continue;
                 }
@@ -879,9 +876,27 @@ public final class BlockStore implements AutoCloseable {
             if (loc == null) {
                 p.future().completeExceptionally(new DedupException(dir + ": block " + p.key() + " vanished"));
             } else {
+                touch(p.key()); // a put of a stored block counts as asking about it (GC keeps it); sweeps run on this thread
                 p.future().complete(new PutResult((int) loc[3], (int) loc[2], Codec.byId((int) loc[4]), true));
             }
         }
+    }
+
+    /**
+     * Which blocks of a writer batch the index already holds, in queries of {@link #LOOKUP_BATCH}: one
+     * query per key cost ~10 µs through JDBC, a quarter of a second in a full backup of 20,000 files.
+     */
+    private Set<Key> presentInIndex(List<PendingPut> batch) {
+        Set<Key> present = new HashSet<>();
+        List<byte[]> shas = new ArrayList<>(Math.min(batch.size(), LOOKUP_BATCH));
+        for (int i = 0; i < batch.size(); i++) {
+            shas.add(batch.get(i).key().sha);
+            if (shas.size() == LOOKUP_BATCH || i == batch.size() - 1) {
+                present.addAll(lookupAll(shas).keySet());
+                shas.clear();
+            }
+        }
+        return present;
     }
 
     /** Appends one record to the current pack (rotating when full); returns {pack, offset, stored, raw, codec}. */
