@@ -83,6 +83,34 @@ class DigestsTest {
         assertThat(sha.digest()).isEqualTo(jdk.digest());
     }
 
+    /** A backup binds the per-block calls direct while digests are in use: both bindings give the same bytes. */
+    @Test
+    void directCalls_giveTheJdksDigests_evenForADigestStartedBeforeTheSwitch() throws Exception {
+        byte[] data = TestBlocks.random(11, 3 * 65536 + 17);
+        MessageDigest jdkSha = MessageDigest.getInstance("SHA-256");
+        MessageDigest jdkMd5 = MessageDigest.getInstance("MD5");
+        Digests.Digest sha = Digests.sha256();
+        Digests.Digest md5 = Digests.md5();
+        ByteBuffer direct = ByteBuffer.allocateDirect(data.length).put(data).flip();
+        sha.update(direct.duplicate().limit(65536 + 5));
+        md5.update(data, 0, 65536 + 5);
+
+        Digests.bindDirectCalls();
+        sha.update(direct.duplicate().position(65536 + 5));
+        md5.update(data, 65536 + 5, data.length - 65536 - 5);
+        assertThat(sha.digest()).isEqualTo(jdkSha.digest(data));
+        assertThat(md5.digest()).isEqualTo(jdkMd5.digest(data));
+        for (int size : new int[] {0, 1, 64, 65537, 1 << 20}) {
+            byte[] d = TestBlocks.random(size, size);
+            Digests.Digest s = Digests.sha256();
+            s.update(ByteBuffer.allocateDirect(size).put(d).flip());
+            assertThat(s.digest()).as("%d bytes, direct", size).isEqualTo(jdkSha.digest(d));
+            Digests.Digest m = Digests.md5();
+            m.update(d, 0, size);
+            assertThat(m.digest()).as("%d bytes, heap", size).isEqualTo(jdkMd5.digest(d));
+        }
+    }
+
     @Test
     void reset_forgetsWhatWasFed() throws Exception {
         Digests.Digest sha = Digests.sha256();
