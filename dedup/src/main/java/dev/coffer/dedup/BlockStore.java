@@ -97,6 +97,8 @@ public final class BlockStore implements AutoCloseable {
     // writer-thread state
     private long currentPackId;
     private FileChannel currentPack;
+    /** Where {@link #currentPack}'s file position is (records are appended in order), or -1 when not known. */
+    private long currentPackAt = -1;
     private long currentPackEnd;
 
     private BlockStore(Path dir, StoreOptions options) throws IOException {
@@ -263,6 +265,7 @@ public final class BlockStore implements AutoCloseable {
         } else {
             Path f = packsDir.resolve(PackFile.fileName(currentPackId));
             currentPack = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            currentPackAt = -1;
             currentPackEnd = currentPack.size();
         }
     }
@@ -850,6 +853,7 @@ public final class BlockStore implements AutoCloseable {
             IOException io = e instanceof IOException x ? x : new DedupException(dir + ": index write failed: " + e.getMessage(), e);
             try {
                 if (currentPackId == startPack) {
+                    currentPackAt = -1;
                     currentPack.truncate(startEnd);
                     currentPackEnd = startEnd;
                 } else {
@@ -917,10 +921,14 @@ public final class BlockStore implements AutoCloseable {
         long want = len;
         long pos = at;
         while (want > 0) {
-            currentPack.position(pos);
+            if (currentPackAt != pos) { // a seek per record was a system call each, ~3 µs here
+                currentPack.position(pos);
+            }
+            currentPackAt = -1; // until the write returns
             long n = currentPack.write(parts);
             want -= n;
             pos += n;
+            currentPackAt = pos;
         }
         currentPackEnd = at + len;
         return new long[] {currentPackId, at, r.storedLength(), r.rawLength(), r.codec().id()};
@@ -944,6 +952,7 @@ public final class BlockStore implements AutoCloseable {
             currentPack.close();
         }
         currentPack = ch;
+        currentPackAt = -1;
         currentPackId = id;
         currentPackEnd = PackFile.HEADER_BYTES;
     }
