@@ -527,9 +527,10 @@ public final class BlockStore implements AutoCloseable {
             if (encoded.codec() != Codec.RAW) {
                 String where = "block " + k + " (" + encoded.codec() + ")";
                 ByteBuffer d = encoded.data(); // a compressed form is always on the heap
+                int n = encoded.rawLength();
                 byte[] back = BlockCodecs.decode(encoded.codec(), d.array(), d.arrayOffset() + d.position(), d.remaining(),
-                        encoded.rawLength(), where);
-                if (!ByteBuffer.wrap(back).equals(raw)) {
+                        n, where, BlockCodecs.Scratch.current().decoded(n));
+                if (!ByteBuffer.wrap(back, 0, n).equals(raw)) {
                     throw new CorruptDataException(where + ": compressed form does not decode to the block's bytes");
                 }
             }

@@ -65,6 +65,13 @@ final class NtfsVolumeBackup {
             });
     private final java.util.concurrent.atomic.AtomicReference<Throwable> ingestFailure =
             new java.util.concurrent.atomic.AtomicReference<>();
+    /**
+     * Catalog work handed to the catalog thread {@value} files at a time: one hand-off per file woke that
+     * thread ~20,000 times in a full backup of the reference workload (~90 ms of CPU in futex calls).
+     */
+    private static final int INGEST_BATCH = 64;
+    /** Work queued by {@link #ingestLater} and not yet handed over; guarded by itself, handed over in order. */
+    private final List<IngestWork> pendingIngest = new ArrayList<>(INGEST_BATCH);
 
     NtfsVolumeBackup(BackupContext ctx, NtfsVolume vol, long volumeOffset, long volumeLength, long volumeId,
             long diskId) {
@@ -168,7 +175,12 @@ final class NtfsVolumeBackup {
     /** Runs {@code work} on the catalog thread after everything queued before it, and rethrows its failure. */
     private <T> T onIngestThread(java.util.concurrent.Callable<T> work) throws IOException {
         try {
-            T v = ingestThread.submit(work).get();
+            java.util.concurrent.Future<T> done;
+            synchronized (pendingIngest) {
+                handOverIngest();
+                done = ingestThread.submit(work);
+            }
+            T v = done.get();
             Throwable f = ingestFailure.get();
             if (f != null) {
                 throw f instanceof IOException io ? io : new IOException(f.getMessage(), f);
@@ -184,17 +196,46 @@ final class NtfsVolumeBackup {
 
     /** Queues catalog work; a failure is kept and rethrown by the next {@link #onIngestThread}. */
     private void ingestLater(IngestWork work) {
-        ingestThread.execute(() -> {
-            if (ingestFailure.get() != null) {
-                return;
+        synchronized (pendingIngest) {
+            pendingIngest.add(work);
+            if (pendingIngest.size() >= INGEST_BATCH) {
+                handOverIngest();
             }
-            try {
-                work.run();
-            } catch (Throwable e) {
-                ingestFailure.compareAndSet(null, e);
-                ctx.pipeline().cancel(e);
+        }
+    }
+
+    /** Hands the queued work to the catalog thread as one task (under the {@link #pendingIngest} lock). */
+    private void handOverIngest() {
+        if (pendingIngest.isEmpty()) {
+            return;
+        }
+        IngestWork[] batch = pendingIngest.toArray(new IngestWork[0]);
+        pendingIngest.clear();
+        ingestThread.execute(new IngestBatch(batch));
+    }
+
+    /** Runs handed-over work in order until one fails. */
+    private final class IngestBatch implements Runnable {
+        private final IngestWork[] work;
+
+        IngestBatch(IngestWork[] work) {
+            this.work = work;
+        }
+
+        @Override
+        public void run() {
+            for (IngestWork w : work) {
+                if (ingestFailure.get() != null) {
+                    return;
+                }
+                try {
+                    w.run();
+                } catch (Throwable e) {
+                    ingestFailure.compareAndSet(null, e);
+                    ctx.pipeline().cancel(e);
+                }
             }
-        });
+        }
     }
 
     private interface IngestWork {
