@@ -53,6 +53,25 @@ class DiscoveryTest {
     }
 
     @Test
+    void diskKeys_slotOrder_andUuids_readAsTheVmxMeansThem() {
+        assertThat(Discovery.diskSlot("scsi0:1.filename")).isEqualTo("scsi0:1");
+        assertThat(Discovery.diskSlot("nvme12:3.filename")).isEqualTo("nvme12:3");
+        assertThat(Discovery.diskSlot("ide1:0.filename")).isEqualTo("ide1:0");
+        assertThat(Discovery.diskSlot("sata0:15.filename")).isEqualTo("sata0:15");
+        for (String notADisk : new String[] {"scsi0:1.present", "scsi0.filename", "scsi:1.filename", "usb0:1.filename",
+                "scsi00000:1.filename", "scsi0:12345.filename", "scsi0:x.filename", "scsi0:1:2.filename", ".filename",
+                "xscsi0:1.filename", "scsi0:١.filename"}) {
+            assertThat(Discovery.diskSlot(notADisk)).as(notADisk).isNull();
+        }
+        assertThat(Discovery.slotKey("scsi0:12")).isEqualTo("scsi0000:0012");
+        assertThat(Discovery.slotKey("nvme1234:0")).isEqualTo("nvme1234:0000");
+        assertThat(Discovery.slotKey("odd")).isEqualTo("odd");
+        assertThat(Discovery.normaliseUuid("56 4d 12 34 56 78 9a bc-de f0 12 34 56 78 9A BC"))
+                .isEqualTo("564d123456789abcdef0123456789abc");
+        assertThat(Discovery.normaliseUuid(" not a uuid ")).isEqualTo("not a uuid");
+    }
+
+    @Test
     void load_refusesDisksOutsideTheDatastore() throws IOException {
         Path vm = Files.createDirectories(tmp.resolve("ds/evil"));
         Files.writeString(vm.resolve("evil.vmx"), "scsi0:0.fileName = \"../../etc/passwd.vmdk\"\n");
