@@ -117,36 +117,30 @@ public final class BlockCodecs {
 
         /** {@code b}'s remaining bytes from index 0: its own array, or this thread's raw array (b is not moved). */
         byte[] copy(ByteBuffer b) {
-            if (b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining()) {
-                return b.array(); // already exactly the bytes
+            byte[] own = exactArray(b);
+            if (own != null) {
+                return own;
             }
-            if (raw.length < b.remaining()) {
-                raw = new byte[b.remaining()];
-            }
+            raw = atLeast(raw, b.remaining());
             b.duplicate().get(raw, 0, b.remaining());
             return raw;
         }
 
         /** This thread's array for a decode of {@code n} bytes that is only compared, then dropped. */
         byte[] decoded(int n) {
-            if (decoded.length < n) {
-                decoded = new byte[n];
-            }
-            return decoded;
+            return decoded = atLeast(decoded, n);
         }
 
         private byte[] packed(int n) {
-            if (packed.length < n) {
-                packed = new byte[n];
-            }
-            return packed;
+            return packed = atLeast(packed, n);
         }
 
         private ByteBuffer probe(int n) {
-            if (probe.length < n) {
-                probe = new byte[n];
-            }
-            return ByteBuffer.wrap(probe);
+            return ByteBuffer.wrap(probe = atLeast(probe, n));
+        }
+
+        private static byte[] atLeast(byte[] a, int n) {
+            return a.length >= n ? a : new byte[n];
         }
     }
 
@@ -252,12 +246,17 @@ public final class BlockCodecs {
     }
 
     private static byte[] toArray(ByteBuffer raw) {
-        ByteBuffer b = raw.duplicate();
-        if (b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining()) {
-            return b.array();
+        byte[] own = exactArray(raw);
+        if (own != null) {
+            return own;
         }
-        byte[] a = new byte[b.remaining()];
-        b.get(a);
+        byte[] a = new byte[raw.remaining()];
+        raw.duplicate().get(a);
         return a;
+    }
+
+    /** The buffer's backing array when its remaining bytes are exactly that array, else null. */
+    private static byte[] exactArray(ByteBuffer b) {
+        return b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining() ? b.array() : null;
     }
 }
