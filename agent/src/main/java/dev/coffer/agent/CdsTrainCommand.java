@@ -43,6 +43,9 @@ final class CdsTrainCommand implements Callable<Integer> {
                 // worker pools): the demo restores one small file only
                 new String[] {"backup", "--no-throttle", "--catalog", catalog, "--destination", store,
                         datastore.resolve("demo-vm").toString()},
+                // an incremental, whose summary is JSON (PlainJson)
+                new String[] {"backup", "--json", "--no-throttle", "--catalog", catalog, "--destination", store,
+                        datastore.resolve("demo-vm").toString()},
                 new String[] {"restore", "--catalog", catalog, "--destination", store,
                         "latest:/Documents/Reports/data.bin", "--to", tmp.resolve("restored").toString()});
         PrintWriter sink = new PrintWriter(OutputStream.nullOutputStream());

@@ -13,7 +13,8 @@ import java.util.Set;
  *       copy ({@link SqliteNative}) and loaded, which starts SLF4J, and its configuration class is
  *       initialised (it builds a locale-aware date formatter, ~20 ms), and the
  *       JSON mapper the listings print through is built (~50 ms of class loading; not for a restore
- *       without {@code --json}, whose summary is printed without Jackson).</li>
+ *       without {@code --json}, whose summary is printed without Jackson, nor for a backup, whose
+ *       summary is printed through Jackson's streaming generator alone).</li>
  *   <li>Commands that hash content (restore, demo, backup): JNA and zstd-jni are pointed at their
  *       cached libraries ({@link CachedNatives}), the digests are loaded ({@code Digests}: libcrypto
  *       through JNA, ~10 ms), and for the commands that compress (demo, backup) the block codecs
@@ -39,8 +40,13 @@ final class Warmup {
     private static final Set<String> HASHING = Set.of("restore", "demo", "backup");
     /** The hashing commands that also compress blocks. */
     private static final Set<String> COMPRESSING = Set.of("demo", "backup");
-    /** Commands whose text output does not go through Jackson: loading it for them would be work wasted. */
+    /** Commands whose text output does not go through Jackson's object mapper: loading it for them would be work wasted. */
     private static final Set<String> TEXT_WITHOUT_JACKSON = Set.of("restore");
+    /**
+     * Commands that print without the object mapper, JSON included ({@code PlainJson}): a backup. (Through
+     * a running agent it still parses the agent's answers with it, and builds it then.)
+     */
+    private static final Set<String> WITHOUT_JACKSON = Set.of("backup");
 
     private Warmup() {}
 
@@ -56,7 +62,8 @@ final class Warmup {
         }
         boolean catalog = !NO_CATALOG.contains(args[0]);
         boolean hashing = HASHING.contains(args[0]);
-        boolean json = !TEXT_WITHOUT_JACKSON.contains(args[0]) || java.util.Arrays.asList(args).contains("--json");
+        boolean json = !WITHOUT_JACKSON.contains(args[0])
+                && (!TEXT_WITHOUT_JACKSON.contains(args[0]) || java.util.Arrays.asList(args).contains("--json"));
         if (catalog) {
             start(new CatalogTrack(json), "coffer-warmup-catalog");
         }

@@ -134,7 +134,7 @@ public final class BackupCommand implements Callable<Integer> {
         if (catalogFile.toAbsolutePath().getParent() != null) {
             Files.createDirectories(catalogFile.toAbsolutePath().getParent());
         }
-        try (CatalogLock lock = CatalogLock.acquire(catalogFile); Session s = Session.open(session, true);
+        try (CatalogLock lock = CatalogLock.acquire(catalogFile); Session s = Session.openWithDestination(session, true);
                 PointInTime pit = pointInTime(datastore, vm)) {
             // holding the lock, nothing else writes: a backup still "running" was cut short by a kill
             int stale = s.catalog().failInterrupted(java.time.Instant.now(),
@@ -243,7 +243,7 @@ public final class BackupCommand implements Callable<Integer> {
             err().println("coffer: the agent read live files; this backup is crash-inconsistent"
                     + " (use --source vm-snapshot, reflink or storage-snapshot for a consistent one)");
         }
-        print((com.fasterxml.jackson.databind.JsonNode) Json.mapper().valueToTree(m));
+        print(Json.mapper().convertValue(m, new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {}));
         return state.equals("complete") ? ExitCodes.OK : ExitCodes.PARTIAL;
     }
 
@@ -303,35 +303,45 @@ public final class BackupCommand implements Callable<Integer> {
         return m;
     }
 
-    private void print(Map<String, Object> summary) throws IOException {
-        print((com.fasterxml.jackson.databind.JsonNode) Json.mapper().valueToTree(summary));
-    }
-
-    private void print(com.fasterxml.jackson.databind.JsonNode m) throws IOException {
+    /**
+     * Prints a summary as {@link #summary} makes it (or the agent's, converted to the same plain
+     * values): JSON through {@link PlainJson}, or text. Neither starts Jackson's object mapper.
+     */
+    private void print(Map<String, Object> m) throws IOException {
         var out = out();
         if (json) {
-            Json.print(out, m);
+            PlainJson.print(out, m);
             return;
         }
-        boolean complete = m.path("complete").asBoolean();
-        out.printf(Locale.ROOT, "backup %d of \"%s\" %s in %.1f s (%s)%n", m.path("backup").asLong(), m.path("vm").asText(),
-                complete ? "complete" : "PARTIAL", m.path("seconds").asDouble(), m.path("consistency").asText());
-        for (com.fasterxml.jackson.databind.JsonNode d : m.path("disks")) {
-            out.printf("  disk %-8s %s%n", d.path("slot").asText(), d.path("ok").asBoolean()
-                    ? "ok  " + Path.of(d.path("file").asText()).getFileName() : "FAILED  " + d.path("error").asText());
-            for (com.fasterxml.jackson.databind.JsonNode w : d.path("warnings")) {
-                out.printf("           warning: %s%n", w.asText());
+        boolean complete = Boolean.TRUE.equals(m.get("complete"));
+        out.printf(Locale.ROOT, "backup %d of \"%s\" %s in %.1f s (%s)%n", number(m, "backup"), m.get("vm"),
+                complete ? "complete" : "PARTIAL", m.get("seconds") instanceof Number n ? n.doubleValue() : 0.0, m.get("consistency"));
+        for (Object o : list(m.get("disks"))) {
+            Map<?, ?> d = (Map<?, ?>) o;
+            out.printf("  disk %-8s %s%n", d.get("slot"), Boolean.TRUE.equals(d.get("ok"))
+                    ? "ok  " + Path.of(String.valueOf(d.get("file"))).getFileName() : "FAILED  " + d.get("error"));
+            for (Object w : list(d.get("warnings"))) {
+                out.printf("           warning: %s%n", w);
             }
         }
         Map<String, String> rows = new LinkedHashMap<>();
-        rows.put("files", String.format(Locale.ROOT, "%,d", m.path("files").asLong()));
-        rows.put("read", Table.bytes(m.path("bytesRead").asLong()) + " (unchanged files not read: "
-                + Table.bytes(m.path("bytesCarried").asLong()) + ")");
-        rows.put("new", Table.bytes(m.path("bytesNew").asLong()) + ", sent " + Table.bytes(m.path("bytesSent").asLong())
+        rows.put("files", String.format(Locale.ROOT, "%,d", number(m, "files")));
+        rows.put("read", Table.bytes(number(m, "bytesRead")) + " (unchanged files not read: "
+                + Table.bytes(number(m, "bytesCarried")) + ")");
+        rows.put("new", Table.bytes(number(m, "bytesNew")) + ", sent " + Table.bytes(number(m, "bytesSent"))
                 + " after compression");
         for (Entry<String, String> e : rows.entrySet()) {
             out.printf("  %-8s %s%n", e.getKey(), e.getValue());
         }
         out.flush();
+    }
+
+    private static long number(Map<?, ?> m, String key) {
+        return m.get(key) instanceof Number n ? n.longValue() : 0;
+    }
+
+    /** A list in the summary; an agent's summary may lack one (nothing to print then). */
+    private static List<?> list(Object v) {
+        return v instanceof List<?> l ? l : List.of();
     }
 }
