@@ -33,6 +33,11 @@ interface ExtentReader extends Closeable {
     /** The extent's length in bytes. */
     long size();
 
+    /** The file the extent's bytes are read from, or null when it has none (a ZERO extent). */
+    default java.nio.file.Path file() {
+        return null;
+    }
+
     /**
      * The kind of the bytes at {@code offset} and how many bytes from there (1..{@code maxLength},
      * within the extent) share it, encoded by {@link #run(int, long)}.

@@ -41,6 +41,11 @@ final class FlatExtentReader implements ExtentReader {
     }
 
     @Override
+    public java.nio.file.Path file() {
+        return file.path();
+    }
+
+    @Override
     public long map(long offset, long maxLength) {
         return ExtentReader.run(DATA, Math.min(maxLength, size - offset));
     }

@@ -110,6 +110,11 @@ abstract class GrainedExtentReader implements ExtentReader {
     }
 
     @Override
+    public java.nio.file.Path file() {
+        return file.path();
+    }
+
+    @Override
     public final long grainSize() {
         return grainBytes;
     }

@@ -67,6 +67,18 @@ public final class Layer implements Closeable {
         return extents;
     }
 
+    /** The files the layer's bytes are read from, in extent order, each once (none for ZERO extents). */
+    public List<Path> extentFiles() {
+        List<Path> files = new java.util.ArrayList<>();
+        for (ExtentReader r : readers) {
+            Path f = r.file();
+            if (f != null && !files.contains(f)) {
+                files.add(f);
+            }
+        }
+        return files;
+    }
+
     /** The layer's length in bytes (sum of its extents). */
     public long size() {
         return size;

@@ -143,6 +143,9 @@ class DescriptorTest {
             assertThat(disk.size()).isEqualTo(300 * 512);
             assertThat(Oracle.md5(disk, 7 * 512 + 3)).isEqualTo(qemu);
             assertThat(disk.chain().get(0).extents()).hasSize(3);
+            // each file once, in extent order (what a full backup reads ahead)
+            assertThat(disk.chain().get(0).extentFiles()).extracting(p -> p.getFileName().toString())
+                    .containsExactly("part one.bin", "part two.bin");
         }
     }
 
@@ -161,6 +164,8 @@ class DescriptorTest {
             System.arraycopy(a, 0, expected, 0, 32 * 512);
             System.arraycopy(a, 32 * 512, expected, 48 * 512, 32 * 512);
             assertThat(Arrays.equals(all, expected)).isTrue();
+            assertThat(disk.chain().get(0).extentFiles()).extracting(p -> p.getFileName().toString())
+                    .containsExactly("a.bin");
             assertThat(disk.allocation(0, disk.size())).containsExactly(
                     new AllocatedRange(0, 32 * 512, 0, AllocatedRange.Kind.DATA),
                     new AllocatedRange(32 * 512, 16 * 512, 0, AllocatedRange.Kind.ZERO),

@@ -154,6 +154,9 @@ public final class BackupJob {
             BlockPipeline pipeline = new BlockPipeline(disk, sink, throttle, options.workers(),
                     options.buffers(), options.blockBytes() + options.tailAllowance(), counters.bytesRead,
                     options.idleIo());
+            // a full read of an unthrottled backup: the extent files read ahead of the readers (ReadAhead)
+            ReadAhead ahead = throttle == ReadThrottle.NONE && (previous.isEmpty() || options.reread())
+                    ? ReadAhead.start(extentFiles(disk), counters.bytesRead) : null;
             try {
                 BackupContext ctx = new BackupContext(catalog, backupId, pipeline, sink, options.blockBytes(),
                         options.tailAllowance(), counters, cancelled, changed, options.reread());
@@ -169,6 +172,9 @@ public final class BackupJob {
                 }
                 return new DiskOutcome(d.slot(), d.leaf(), true, null, r.files(), r.bytesRead(), r.warnings());
             } finally {
+                if (ahead != null) {
+                    ahead.close();
+                }
                 pipeline.close();
             }
         } catch (java.io.InterruptedIOException e) {
@@ -178,6 +184,16 @@ public final class BackupJob {
             log.error("disk failed job={} disk={} error=\"{}\"", backupId, d.slot(), why);
             return new DiskOutcome(d.slot(), d.leaf(), false, why, 0, 0, List.of());
         }
+    }
+
+    /** The extent files of a disk's chain, the base's first (the order a full read mostly takes). */
+    private static List<Path> extentFiles(VirtualDisk disk) {
+        List<Path> files = new ArrayList<>();
+        List<Layer> chain = disk.chain();
+        for (int i = chain.size() - 1; i >= 0; i--) {
+            files.addAll(chain.get(i).extentFiles());
+        }
+        return files;
     }
 
     /**

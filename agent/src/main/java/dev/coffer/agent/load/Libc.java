@@ -37,6 +37,8 @@ interface Libc extends Library {
     int POSIX_FADV_RANDOM = 1;
     /** {@code POSIX_FADV_SEQUENTIAL}. */
     int POSIX_FADV_SEQUENTIAL = 2;
+    /** {@code POSIX_FADV_WILLNEED}. */
+    int POSIX_FADV_WILLNEED = 3;
     /** {@code POSIX_FADV_DONTNEED}. */
     int POSIX_FADV_DONTNEED = 4;
     /** {@code EPERM}. */

@@ -26,6 +26,11 @@ public final class PageCache {
         advise(fd, offset, length, Libc.POSIX_FADV_DONTNEED, "DONTNEED");
     }
 
+    /** Asks the kernel to start reading {@code [offset, offset + length)} of {@code fd} into the page cache. */
+    public static void willNeed(int fd, long offset, long length) throws IOException {
+        advise(fd, offset, length, Libc.POSIX_FADV_WILLNEED, "WILLNEED");
+    }
+
     /** Tells the kernel that {@code fd} will be read sequentially (doubles the read-ahead). */
     public static void adviseSequential(int fd) throws IOException {
         advise(fd, 0, 0, Libc.POSIX_FADV_SEQUENTIAL, "SEQUENTIAL");
