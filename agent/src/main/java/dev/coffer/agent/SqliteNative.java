@@ -11,9 +11,7 @@ import java.util.Properties;
  * unpacks the library into the temporary folder on every start, ~60 ms of each short command, and
  * copies left by killed processes pile up in /tmp.
  *
- * <p>It must run before the driver first loads. The warm-up thread ({@link Warmup}) runs it first thing
- * for every command that opens a catalog, off the main thread, and {@code Session} runs it again before
- * opening one: the second call returns at once, or waits for the first to finish.
+ * <p>It must run before the driver first loads: {@link #load} runs it and then loads the library.
  */
 public final class SqliteNative {
     private static boolean done;
@@ -49,6 +47,16 @@ public final class SqliteNative {
                     return;
                 }
             }
+            try {
+                // Loaded here first, so that a copy that will not load (a cache folder mounted noexec, a
+                // damaged file) leaves the driver to its own way, unpacked into the temporary folder,
+                // without its two logged errors on every start. Loaded by this class loader, the library
+                // serves the driver's classes, and the driver's own load of the same file is then a no-op.
+                System.load(lib.toAbsolutePath().toString());
+            } catch (UnsatisfiedLinkError e) {
+                Files.deleteIfExists(lib); // unpacked afresh by the next start
+                return;
+            }
             System.setProperty("org.sqlite.lib.path", dir.toString());
             System.setProperty("org.sqlite.lib.name", name);
             // Before loading, the driver deletes copies it unpacked earlier ("sqlite-VERSION-*" without a
@@ -61,6 +69,20 @@ public final class SqliteNative {
         } catch (IOException | RuntimeException e) {
             // the driver unpacks its own copy
         }
+    }
+
+    private static boolean loaded;
+
+    /**
+     * Loads the driver's native library, the cached copy where it loads ({@link #useCachedCopy}). The
+     * warm-up thread calls this for every command that opens a catalog, and {@code Session} before it
+     * opens one: the second call waits for the first, or finds the library loaded.
+     *
+     * @throws Exception the driver's error when its library cannot be loaded at all
+     */
+    public static synchronized void load() throws Exception {
+        useCachedCopy();
+        org.sqlite.SQLiteJDBCLoader.initialize();
     }
 
     private static boolean configured;

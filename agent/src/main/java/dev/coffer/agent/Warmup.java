@@ -88,8 +88,7 @@ final class Warmup {
         @Override
         public void run() {
             try {
-                SqliteNative.useCachedCopy();
-                org.sqlite.SQLiteJDBCLoader.initialize();
+                SqliteNative.load();
                 SqliteNative.firstConfig();
                 if (json) {
                     // the listings print through Jackson (tables are built from the JSON form)

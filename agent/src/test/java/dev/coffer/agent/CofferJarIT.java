@@ -63,6 +63,32 @@ class CofferJarIT {
     }
 
     @Test
+    void aDamagedCachedSqliteLibrary_isSkippedQuietlyAndUnpackedAgain() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Map<String, String> env = Map.of("XDG_CACHE_HOME", cache.toString());
+        String catalog = tmp.resolve("c.db").toString();
+        Result first = run(env, "backup", "--no-throttle", "--catalog", catalog, "--destination",
+                tmp.resolve("store").toString(), DEMO_VM.toString());
+        assertThat(first.code).as(first.err).isZero();
+        Path lib;
+        try (var files = Files.list(cache.resolve("coffer"))) {
+            lib = files.filter(f -> f.getFileName().toString().startsWith("sqlitejdbc-")).findFirst().orElseThrow();
+        }
+        byte[] good = Files.readAllBytes(lib);
+        Files.writeString(lib, "not a shared library"); // as a full disk or a killed unpack could leave it
+
+        Result listed = run(env, "backups", "--catalog", catalog);
+        assertThat(listed.code).as(listed.err).isZero();
+        assertThat(listed.out).contains("Demo VM");
+        assertThat(listed.err).doesNotContain("ERROR").doesNotContain("UnsatisfiedLinkError");
+        assertThat(lib).doesNotExist(); // dropped, so that the next start unpacks it afresh
+
+        Result again = run(env, "backups", "--catalog", catalog);
+        assertThat(again.code).as(again.err).isZero();
+        assertThat(Files.readAllBytes(lib)).isEqualTo(good);
+    }
+
+    @Test
     void aDaemon_logsThroughLogback() throws Exception {
         Path token = Files.writeString(tmp.resolve("token"), "jar-test-token-0123456789abcdef\n");
         Process p = new ProcessBuilder(java(), "-verbose:class", "-jar", JAR.toString(), "target", "--listen",

@@ -34,7 +34,7 @@ interface ExtentReader extends Closeable {
     long size();
 
     /** The file the extent's bytes are read from, or null when it has none (a ZERO extent). */
-    default java.nio.file.Path file() {
+    default ExtentFile file() {
         return null;
     }
 

@@ -26,6 +26,8 @@ final class FileSource implements ByteSource, Closeable {
     private final Path path;
     private final FileChannel channel;
     private final long size;
+    /** Where the most recent read ended (for read-ahead: a hint, so the threads' writes race freely). */
+    private volatile long lastRead;
 
     private FileSource(Path path, FileChannel channel) throws IOException {
         this.path = path;
@@ -47,6 +49,11 @@ final class FileSource implements ByteSource, Closeable {
         return path;
     }
 
+    /** Where the most recent read ended ({@link ExtentFile#lastRead}). */
+    long lastRead() {
+        return lastRead;
+    }
+
     @Override
     public long size() {
         return size;
@@ -60,6 +67,7 @@ final class FileSource implements ByteSource, Closeable {
             throw new CorruptImageException(path + " at 0x" + Long.toHexString(offset) + ": read of "
                     + want + " bytes past the end of the file (size 0x" + Long.toHexString(size) + ")");
         }
+        lastRead = offset + want;
         long pos = offset;
         int end = dst.limit();
         try {

@@ -41,8 +41,8 @@ final class FlatExtentReader implements ExtentReader {
     }
 
     @Override
-    public java.nio.file.Path file() {
-        return file.path();
+    public ExtentFile file() {
+        return new ExtentFile(file.path(), false, file::lastRead);
     }
 
     @Override

@@ -110,8 +110,8 @@ abstract class GrainedExtentReader implements ExtentReader {
     }
 
     @Override
-    public java.nio.file.Path file() {
-        return file.path();
+    public ExtentFile file() {
+        return new ExtentFile(file.path(), true, file::lastRead);
     }
 
     @Override

@@ -67,14 +67,27 @@ public final class Layer implements Closeable {
         return extents;
     }
 
-    /** The files the layer's bytes are read from, in extent order, each once (none for ZERO extents). */
-    public List<Path> extentFiles() {
-        List<Path> files = new java.util.ArrayList<>();
+    /**
+     * The files the layer's bytes are read from, in extent order, each once (none for ZERO extents); a
+     * file several extents share reports the furthest of their most recent reads.
+     */
+    public List<ExtentFile> extentFiles() {
+        java.util.Map<Path, List<ExtentFile>> byPath = new java.util.LinkedHashMap<>();
         for (ExtentReader r : readers) {
-            Path f = r.file();
-            if (f != null && !files.contains(f)) {
-                files.add(f);
+            ExtentFile f = r.file();
+            if (f != null) {
+                byPath.computeIfAbsent(f.path(), p -> new java.util.ArrayList<>()).add(f);
             }
+        }
+        List<ExtentFile> files = new java.util.ArrayList<>();
+        for (List<ExtentFile> same : byPath.values()) {
+            if (same.size() == 1) {
+                files.add(same.get(0));
+                continue;
+            }
+            boolean grained = same.stream().anyMatch(ExtentFile::grained);
+            files.add(new ExtentFile(same.get(0).path(), grained,
+                    () -> same.stream().mapToLong(f -> f.lastRead().getAsLong()).max().orElse(0)));
         }
         return files;
     }

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -144,8 +145,13 @@ class DescriptorTest {
             assertThat(Oracle.md5(disk, 7 * 512 + 3)).isEqualTo(qemu);
             assertThat(disk.chain().get(0).extents()).hasSize(3);
             // each file once, in extent order (what a full backup reads ahead)
-            assertThat(disk.chain().get(0).extentFiles()).extracting(p -> p.getFileName().toString())
+            List<ExtentFile> files = disk.chain().get(0).extentFiles();
+            assertThat(files).extracting(f -> f.path().getFileName().toString())
                     .containsExactly("part one.bin", "part two.bin");
+            assertThat(files).noneMatch(ExtentFile::grained);
+            // the whole disk was read above, in order: each file's last read ended where its last extent does
+            assertThat(files.get(0).lastRead().getAsLong()).isEqualTo(300 * 512);
+            assertThat(files.get(1).lastRead().getAsLong()).isEqualTo(50 * 512);
         }
     }
 
@@ -164,7 +170,7 @@ class DescriptorTest {
             System.arraycopy(a, 0, expected, 0, 32 * 512);
             System.arraycopy(a, 32 * 512, expected, 48 * 512, 32 * 512);
             assertThat(Arrays.equals(all, expected)).isTrue();
-            assertThat(disk.chain().get(0).extentFiles()).extracting(p -> p.getFileName().toString())
+            assertThat(disk.chain().get(0).extentFiles()).extracting(f -> f.path().getFileName().toString())
                     .containsExactly("a.bin");
             assertThat(disk.allocation(0, disk.size())).containsExactly(
                     new AllocatedRange(0, 32 * 512, 0, AllocatedRange.Kind.DATA),

@@ -45,6 +45,18 @@ class VirtualDiskTest {
                 assertThat(md5).as(fmt).isEqualTo(Oracle.qemuRawMd5(vmdk, tmp)).isEqualTo(rawMd5);
                 // odd-sized, unaligned reads cross grain and extent boundaries
                 assertThat(Oracle.md5(disk, 65536 + 777)).as(fmt + " unaligned").isEqualTo(md5);
+                // the files a full read reads ahead: every extent file, once; grained unless flat; the last read within it
+                List<ExtentFile> files = disk.chain().get(0).extentFiles();
+                try (var listing = java.nio.file.Files.list(vmdk.getParent())) {
+                    long extentFiles = listing.filter(p -> !p.getFileName().toString().equals("disk.vmdk")
+                            || !fmt.contains("Flat") && !fmt.startsWith("twoGb")).count();
+                    assertThat(files).as(fmt).hasSize((int) extentFiles);
+                }
+                for (ExtentFile f : files) {
+                    assertThat(f.grained()).as(fmt).isEqualTo(!fmt.contains("Flat"));
+                    assertThat(f.lastRead().getAsLong()).as(fmt + " " + f.path()).isPositive()
+                            .isLessThanOrEqualTo(java.nio.file.Files.size(f.path()));
+                }
             }
         }
     }

@@ -154,10 +154,13 @@ public final class BackupJob {
             BlockPipeline pipeline = new BlockPipeline(disk, sink, throttle, options.workers(),
                     options.buffers(), options.blockBytes() + options.tailAllowance(), counters.bytesRead,
                     options.idleIo());
-            // a full read of an unthrottled backup: the extent files read ahead of the readers (ReadAhead)
-            ReadAhead ahead = throttle == ReadThrottle.NONE && (previous.isEmpty() || options.reread())
-                    ? ReadAhead.start(extentFiles(disk), counters.bytesRead) : null;
+            ReadAhead ahead = null;
             try {
+                // a full read of an unthrottled backup (--no-throttle: no governor, no idle I/O class):
+                // the extent files read ahead of the readers (ReadAhead)
+                if (throttle == ReadThrottle.NONE && !options.idleIo() && (previous.isEmpty() || options.reread())) {
+                    ahead = ReadAhead.start(extentFiles(disk));
+                }
                 BackupContext ctx = new BackupContext(catalog, backupId, pipeline, sink, options.blockBytes(),
                         options.tailAllowance(), counters, cancelled, changed, options.reread());
                 DiskBackup.Result r = new DiskBackup(ctx, disk, diskId).run(previous);
@@ -187,8 +190,8 @@ public final class BackupJob {
     }
 
     /** The extent files of a disk's chain, the base's first (the order a full read mostly takes). */
-    private static List<Path> extentFiles(VirtualDisk disk) {
-        List<Path> files = new ArrayList<>();
+    private static List<dev.coffer.vmdk.ExtentFile> extentFiles(VirtualDisk disk) {
+        List<dev.coffer.vmdk.ExtentFile> files = new ArrayList<>();
         List<Layer> chain = disk.chain();
         for (int i = chain.size() - 1; i >= 0; i--) {
             files.addAll(chain.get(i).extentFiles());

@@ -2,31 +2,32 @@ package dev.coffer.agent.backup;
 
 import dev.coffer.agent.load.NativeFile;
 import dev.coffer.agent.load.PageCache;
+import dev.coffer.vmdk.ExtentFile;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Asks the kernel to read a disk's extent files ahead of a full backup's readers
- * ({@code POSIX_FADV_WILLNEED}), in file order, at most {@link #AHEAD_BYTES} beyond what the pipeline
- * has read.
+ * Asks the kernel to read a disk's grained extent files ahead of a full backup's readers
+ * ({@code POSIX_FADV_WILLNEED}), at most {@link #AHEAD_BYTES} beyond where the most recent read of the
+ * file ended.
  *
  * <p>A full backup reads every allocated cluster in disk order, which in a sparse extent is close to
  * file order, but its readers ask for a file's clusters at a time (35,000 reads of 25 KB on average
  * for the reference workload), and a read that meets pages still on their way from the disk copies
  * them as they arrive. On this virtual machine that copy took ~0.9 s of CPU when the extent was not
  * cached, against ~0.1 s from the page cache; reading ahead of the readers made the cold full backup's
- * system time fall by about a third (docs/performance.md). The kernel's own read-ahead works per reader
- * and request, and the readers' requests are small.
+ * system time fall by about a quarter (docs/performance.md). The kernel's own read-ahead works per
+ * request, and the readers' requests are small.
  *
- * <p>Only for an unthrottled backup: a throttled one lets the load governor decide how fast the
- * datastore is read, and read-ahead would read around it. The window is bounded, so at most
- * {@code AHEAD_BYTES} are read that the backup has not asked for yet; a file it does not reach in that
- * order is read ahead in vain but read no more than once. Advice only: any failure stops it quietly.
+ * <p>Only grained extents (sparse, streamOptimized, seSparse): they hold what was written, while a flat
+ * extent holds the disk's free space too, which the backup never reads. The window follows the
+ * readers: where they jump ahead or back, so does the advice, and what is advised ahead of them is at
+ * most {@code AHEAD_BYTES} (a grain of deleted data in that window is read in vain). Only for an
+ * unthrottled backup: a governed one lets the load governor decide how fast the datastore is read.
+ * Advice only: any failure stops it quietly.
  */
 final class ReadAhead implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReadAhead.class);
@@ -38,44 +39,63 @@ final class ReadAhead implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
 
-    private ReadAhead(List<Path> files, AtomicLong bytesRead) {
+    private ReadAhead(List<ExtentFile> files) {
         this.thread = new Thread(new Runnable() { // a class, not a lambda: it starts with the backup
             @Override
             public void run() {
-                advise(files, bytesRead);
+                for (ExtentFile f : files) {
+                    if (closed || !advise(f)) {
+                        return;
+                    }
+                }
             }
         }, "backup-read-ahead");
         thread.setDaemon(true);
     }
 
-    /** Starts reading {@code files} ahead, in order, of the {@code bytesRead} the pipeline counts. */
-    static ReadAhead start(List<Path> files, AtomicLong bytesRead) {
-        ReadAhead r = new ReadAhead(List.copyOf(files), bytesRead);
+    /** Starts reading the grained ones of {@code files} ahead of their readers, one file after the other. */
+    static ReadAhead start(List<ExtentFile> files) {
+        List<ExtentFile> grained = new java.util.ArrayList<>();
+        for (ExtentFile f : files) {
+            if (f.grained()) {
+                grained.add(f);
+            }
+        }
+        ReadAhead r = new ReadAhead(grained);
         r.thread.start();
         return r;
     }
 
-    private void advise(List<Path> files, AtomicLong bytesRead) {
-        long base = bytesRead.get();
-        long issued = 0;
-        for (Path file : files) {
-            try (NativeFile f = NativeFile.open(file)) {
-                long size = java.nio.file.Files.size(file);
-                for (long pos = 0; pos < size && !closed; pos += STEP_BYTES) {
-                    while (!closed && issued - (bytesRead.get() - base) > AHEAD_BYTES) {
-                        LockSupport.parkNanos(2_000_000);
-                    }
-                    long n = Math.min(STEP_BYTES, size - pos);
-                    PageCache.willNeed(f.fd(), pos, n);
-                    issued += n;
+    /**
+     * Advises one file to its end (or until closed), keeping within {@code AHEAD_BYTES} after where its
+     * most recent read ended: forward when the readers are past the advice, back to them when they went
+     * back further than the window (the readers start at the disk's beginning after the MFT scan read
+     * its middle). Returns false when advice failed.
+     */
+    private boolean advise(ExtentFile file) {
+        try (NativeFile f = NativeFile.open(file.path())) {
+            long size = java.nio.file.Files.size(file.path());
+            long pos = 0;
+            while (pos < size && !closed) {
+                long last = file.lastRead().getAsLong();
+                if (last > pos || pos - last > AHEAD_BYTES + STEP_BYTES) {
+                    pos = last & ~4095L; // follow the readers
                 }
-            } catch (IOException | RuntimeException | LinkageError e) {
-                log.debug("read-ahead stopped file={} error=\"{}\"", file, e.getMessage());
-                return;
+                if (pos - last >= AHEAD_BYTES) {
+                    LockSupport.parkNanos(2_000_000);
+                    continue;
+                }
+                long n = Math.min(STEP_BYTES, size - pos);
+                if (n <= 0) {
+                    break;
+                }
+                PageCache.willNeed(f.fd(), pos, n);
+                pos += n;
             }
-            if (closed) {
-                return;
-            }
+            return true;
+        } catch (IOException | RuntimeException | LinkageError e) {
+            log.debug("read-ahead stopped file={} error=\"{}\"", file.path(), e.getMessage());
+            return false;
         }
     }
 
