@@ -47,42 +47,59 @@ public final class SqliteNative {
                     return;
                 }
             }
-            try {
-                // Loaded here first, so that a copy that will not load (a cache folder mounted noexec, a
-                // damaged file) leaves the driver to its own way, unpacked into the temporary folder,
-                // without its two logged errors on every start. Loaded by this class loader, the library
-                // serves the driver's classes, and the driver's own load of the same file is then a no-op.
-                System.load(lib.toAbsolutePath().toString());
-            } catch (UnsatisfiedLinkError e) {
-                Files.deleteIfExists(lib); // unpacked afresh by the next start
-                return;
-            }
             System.setProperty("org.sqlite.lib.path", dir.toString());
             System.setProperty("org.sqlite.lib.name", name);
-            // Before loading, the driver deletes copies it unpacked earlier ("sqlite-VERSION-*" without a
-            // lock file) from its temporary folder, listing all of it: ~300 entries in /tmp here, ~10 ms of
-            // a one-file restore. It unpacks nothing now, so the folder it cleans is the cache folder,
-            // whose own library is named differently and is never such a copy.
-            if (System.getProperty("org.sqlite.tmpdir") == null) {
-                System.setProperty("org.sqlite.tmpdir", dir.toString());
-            }
         } catch (IOException | RuntimeException e) {
             // the driver unpacks its own copy
         }
     }
 
-    private static boolean loaded;
-
     /**
-     * Loads the driver's native library, the cached copy where it loads ({@link #useCachedCopy}). The
+     * Loads the driver's native library, pointed at the cached copy first ({@link #useCachedCopy}); where
+     * that copy will not load, the driver unpacks its own into the temporary folder. The
      * warm-up thread calls this for every command that opens a catalog, and {@code Session} before it
-     * opens one: the second call waits for the first, or finds the library loaded.
+     * opens one (and before the store's thread starts): the second call waits for the first, or finds
+     * the library loaded. (The library is never loaded here directly: a JVM in which the driver had
+     * loaded its own copy already would then hold two, and bind some native methods to each.)
      *
      * @throws Exception the driver's error when its library cannot be loaded at all
      */
     public static synchronized void load() throws Exception {
         useCachedCopy();
-        org.sqlite.SQLiteJDBCLoader.initialize();
+        String cached = System.getProperty("org.sqlite.lib.path");
+        try {
+            org.sqlite.SQLiteJDBCLoader.initialize();
+        } catch (Exception | LinkageError e) {
+            String name = System.getProperty("org.sqlite.lib.name");
+            if (cached == null || name == null) {
+                throw e;
+            }
+            // Pointed at a copy, the driver does not unpack its own when that copy will not load (damaged,
+            // or a cache folder mounted noexec): the copy is dropped (the next start unpacks it afresh)
+            // and the driver loads the way it does by default, unpacked into the temporary folder.
+            System.clearProperty("org.sqlite.lib.path");
+            System.clearProperty("org.sqlite.lib.name");
+            try {
+                Files.deleteIfExists(Path.of(cached, name));
+            } catch (IOException | RuntimeException ignored) {
+                // it is only not replaced
+            }
+            org.sqlite.SQLiteJDBCLoader.initialize();
+        }
+    }
+
+    /**
+     * {@link #load} for a command about to open a catalog or a store: the driver's failure becomes an
+     * I/O error that names it.
+     */
+    public static void loadForStorage() throws IOException {
+        try {
+            load();
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception | LinkageError e) {
+            throw new IOException("SQLite's native library cannot be loaded: " + e.getMessage(), e);
+        }
     }
 
     private static boolean configured;

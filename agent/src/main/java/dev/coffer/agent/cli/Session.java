@@ -50,7 +50,7 @@ public final class Session implements AutoCloseable {
     public static Session openWithDestination(SessionOptions options, boolean create) throws IOException {
         // before the store's thread starts: the driver's library is loaded from its cached copy, and
         // the store and the catalog do not both build the first configuration
-        loadDriver();
+        SqliteNative.loadForStorage();
         SqliteNative.firstConfig();
         FutureTask<Destination> opening = new FutureTask<>(new Connect(options, create));
         Thread t = new Thread(opening, "coffer-destination-open");
@@ -74,22 +74,11 @@ public final class Session implements AutoCloseable {
         if (create && file.toAbsolutePath().getParent() != null) {
             Files.createDirectories(file.toAbsolutePath().getParent());
         }
-        loadDriver(); // normally done by the warm-up thread by now
+        SqliteNative.loadForStorage(); // normally done by the warm-up thread by now
         // The driver's first configuration builds a date formatter (~15 ms of CPU): if the warm-up thread
         // is building it, wait for that one rather than build a second beside it.
         SqliteNative.firstConfig();
         return Catalog.open(file);
-    }
-
-    /** Loads sqlite-jdbc's library ({@link SqliteNative#load}); its failure is the catalog's, as an I/O error. */
-    private static void loadDriver() throws IOException {
-        try {
-            SqliteNative.load();
-        } catch (IOException e) {
-            throw e;
-        } catch (Exception | LinkageError e) {
-            throw new IOException("SQLite's native library cannot be loaded: " + e.getMessage(), e);
-        }
     }
 
     public Catalog catalog() {

@@ -169,6 +169,7 @@ public final class AgentDaemon implements AutoCloseable {
                 Files.createDirectories(cat.getParent());
             }
             lock = DaemonLock.acquire(cat);
+            dev.coffer.agent.SqliteNative.loadForStorage();
             catalog = Catalog.open(cat);
             state = new StateStore(StateStore.fileFor(cat));
             state.load();

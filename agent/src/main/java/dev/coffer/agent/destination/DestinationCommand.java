@@ -84,6 +84,7 @@ public final class DestinationCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--listen: " + e.getMessage());
         }
+        dev.coffer.agent.SqliteNative.loadForStorage();
         DestinationServer server = DestinationServer.start(ServerOptions.of(store, address, auth));
         Thread hook = new Thread(stop::countDown);
         Runtime.getRuntime().addShutdownHook(hook);
@@ -126,6 +127,7 @@ public final class DestinationCommand implements Callable<Integer> {
             requireStore(spec, store);
             PrintWriter out = spec.commandLine().getOut();
             VerifyReport r;
+            dev.coffer.agent.SqliteNative.loadForStorage();
             try (BlockStore s = BlockStore.open(store)) {
                 r = s.verify();
             }
@@ -165,6 +167,7 @@ public final class DestinationCommand implements Callable<Integer> {
             requireStore(spec, store);
             GcReport r;
             // offline GC: the store lock guarantees no server runs on it; grace 0 so nothing stale is kept
+            dev.coffer.agent.SqliteNative.loadForStorage();
             try (BlockStore s = BlockStore.open(store, new dev.coffer.dedup.StoreOptions(0, 0, 0, 0, java.time.Duration.ZERO))) {
                 r = s.gc();
             }
@@ -196,6 +199,7 @@ public final class DestinationCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             requireStore(spec, store);
             StoreStats st;
+            dev.coffer.agent.SqliteNative.loadForStorage();
             try (BlockStore s = BlockStore.open(store)) {
                 st = s.stats();
             }
