@@ -134,8 +134,10 @@ public final class BackupCommand implements Callable<Integer> {
         if (catalogFile.toAbsolutePath().getParent() != null) {
             Files.createDirectories(catalogFile.toAbsolutePath().getParent());
         }
-        try (CatalogLock lock = CatalogLock.acquire(catalogFile); Session s = Session.openWithDestination(session, true);
-                PointInTime pit = pointInTime(datastore, vm)) {
+        // the point in time first: a bad --source or a missing snapshot fails before the destination,
+        // which opens beside the catalog, is made
+        try (CatalogLock lock = CatalogLock.acquire(catalogFile); PointInTime pit = pointInTime(datastore, vm);
+                Session s = Session.openWithDestination(session, true)) {
             // holding the lock, nothing else writes: a backup still "running" was cut short by a kill
             int stale = s.catalog().failInterrupted(java.time.Instant.now(),
                     "interrupted: the process ended before the backup completed");
