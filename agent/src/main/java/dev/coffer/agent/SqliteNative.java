@@ -65,6 +65,9 @@ public final class SqliteNative {
      * @throws Exception the driver's error when its library cannot be loaded at all
      */
     public static synchronized void load() throws Exception {
+        if (loaded) {
+            return;
+        }
         useCachedCopy();
         String cached = System.getProperty("org.sqlite.lib.path");
         try {
@@ -86,7 +89,10 @@ public final class SqliteNative {
             }
             org.sqlite.SQLiteJDBCLoader.initialize();
         }
+        loaded = true;
     }
+
+    private static boolean loaded;
 
     /**
      * {@link #load} for a command about to open a catalog or a store: the driver's failure becomes an

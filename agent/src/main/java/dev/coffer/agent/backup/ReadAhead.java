@@ -44,7 +44,7 @@ final class ReadAhead implements AutoCloseable {
             @Override
             public void run() {
                 for (ExtentFile f : files) {
-                    if (closed || !advise(f)) {
+                    if (closed || f.grained() && !advise(f)) {
                         return;
                     }
                 }
@@ -55,13 +55,7 @@ final class ReadAhead implements AutoCloseable {
 
     /** Starts reading the grained ones of {@code files} ahead of their readers, one file after the other. */
     static ReadAhead start(List<ExtentFile> files) {
-        List<ExtentFile> grained = new java.util.ArrayList<>();
-        for (ExtentFile f : files) {
-            if (f.grained()) {
-                grained.add(f);
-            }
-        }
-        ReadAhead r = new ReadAhead(grained);
+        ReadAhead r = new ReadAhead(List.copyOf(files));
         r.thread.start();
         return r;
     }
@@ -86,9 +80,6 @@ final class ReadAhead implements AutoCloseable {
                     continue;
                 }
                 long n = Math.min(STEP_BYTES, size - pos);
-                if (n <= 0) {
-                    break;
-                }
                 PageCache.willNeed(f.fd(), pos, n);
                 pos += n;
             }
