@@ -96,10 +96,7 @@ public final class BlockStore implements AutoCloseable {
 
     // writer-thread state
     private long currentPackId;
-    private FileChannel currentPack;
-    /** Where {@link #currentPack}'s file position is (records are appended in order), or -1 when not known. */
-    private long currentPackAt = -1;
-    private long currentPackEnd;
+    private PackAppender currentPack;
 
     private BlockStore(Path dir, StoreOptions options) throws IOException {
         this.dir = dir;
@@ -264,9 +261,8 @@ public final class BlockStore implements AutoCloseable {
             newPack();
         } else {
             Path f = packsDir.resolve(PackFile.fileName(currentPackId));
-            currentPack = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            currentPackAt = -1;
-            currentPackEnd = currentPack.size();
+            FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            currentPack = PackAppender.open(f, ch, ch.size(), options.bufferedPackWrites());
         }
     }
 
@@ -834,7 +830,7 @@ public final class BlockStore implements AutoCloseable {
         Set<Key> inBatch = new HashSet<>();
         Set<Long> touchedPacks = new java.util.LinkedHashSet<>();
         long startPack = currentPackId;
-        long startEnd = currentPackEnd;
+        long startEnd = currentPack.end();
         try {
             Set<Key> present = presentInIndex(batch);
             for (PendingPut p : batch) {
@@ -847,16 +843,14 @@ public final class BlockStore implements AutoCloseable {
                 locs.add(loc);
             }
             touchedPacks.add(currentPackId);
-            currentPack.force(false); // packs sealed by a rotation in this batch were forced then
+            currentPack.force(); // packs sealed by a rotation in this batch were forced then
             indexRows(written, locs, batchSeq, touchedPacks);
         } catch (IOException | SQLException | RuntimeException e) {
             log.error("store write failed dir={} blocks={}: {}", dir, batch.size(), e.toString());
             IOException io = e instanceof IOException x ? x : new DedupException(dir + ": index write failed: " + e.getMessage(), e);
             try {
                 if (currentPackId == startPack) {
-                    currentPackAt = -1;
                     currentPack.truncate(startEnd);
-                    currentPackEnd = startEnd;
                 } else {
                     writerFailure = io; // recovery on the next open sorts the packs out
                 }
@@ -907,31 +901,16 @@ public final class BlockStore implements AutoCloseable {
     /** Appends one record to the current pack (rotating when full); returns {pack, offset, stored, raw, codec}. */
     private long[] append(PackRecord r, ByteBuffer[] payload, Set<Long> touchedPacks) throws IOException, SQLException {
         long len = PackRecord.HEADER_BYTES + (long) r.storedLength();
-        if (currentPackEnd + len > options.maxPackBytes() && currentPackEnd > PackFile.HEADER_BYTES) {
+        if (currentPack.end() + len > options.maxPackBytes() && currentPack.end() > PackFile.HEADER_BYTES) {
             touchedPacks.add(currentPackId);
-            currentPack.force(false);
+            currentPack.force();
             newPack();
         }
-        long at = currentPackEnd;
-        // direct parts (the server's receive buffers) are written without a copy; heap ones are copied by the JDK
+        long at = currentPack.end();
         ByteBuffer[] parts = new ByteBuffer[payload.length + 1];
         parts[0] = r.encode();
-        for (int i = 0; i < payload.length; i++) {
-            parts[i + 1] = payload[i].duplicate();
-        }
-        long want = len;
-        long pos = at;
-        while (want > 0) {
-            if (currentPackAt != pos) { // a seek per record was a system call each, ~3 µs here
-                currentPack.position(pos);
-            }
-            currentPackAt = -1; // until the write returns
-            long n = currentPack.write(parts);
-            want -= n;
-            pos += n;
-            currentPackAt = pos;
-        }
-        currentPackEnd = at + len;
+        System.arraycopy(payload, 0, parts, 1, payload.length);
+        currentPack.append(parts);
         return new long[] {currentPackId, at, r.storedLength(), r.rawLength(), r.codec().id()};
     }
 
@@ -946,16 +925,21 @@ public final class BlockStore implements AutoCloseable {
         Path f = packsDir.resolve(PackFile.fileName(id));
         FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.READ, StandardOpenOption.WRITE);
-        ch.write(new PackFile(id).encode(), 0);
-        ch.force(true);
-        fsyncDir(packsDir);
+        PackAppender appender;
+        try {
+            ch.write(new PackFile(id).encode(), 0);
+            ch.force(true);
+            fsyncDir(packsDir);
+            appender = PackAppender.open(f, ch, PackFile.HEADER_BYTES, options.bufferedPackWrites());
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
         if (currentPack != null) {
             currentPack.close();
         }
-        currentPack = ch;
-        currentPackAt = -1;
+        currentPack = appender;
         currentPackId = id;
-        currentPackEnd = PackFile.HEADER_BYTES;
     }
 
     private void indexRows(List<PendingPut> written, List<long[]> locs, long batchSeq, Set<Long> packs) throws SQLException {
@@ -978,7 +962,7 @@ public final class BlockStore implements AutoCloseable {
             }
             try (PreparedStatement up = writeDb.prepareStatement("UPDATE packs SET indexed_end=? WHERE id=?")) {
                 for (long id : packs) {
-                    up.setLong(1, id == currentPackId ? currentPackEnd : sizeOf(id));
+                    up.setLong(1, id == currentPackId ? currentPack.end() : sizeOf(id));
                     up.setLong(2, id);
                     up.addBatch();
                 }
@@ -1394,7 +1378,7 @@ public final class BlockStore implements AutoCloseable {
             }
         }
         touchedPacks.add(currentPackId);
-        currentPack.force(false);
+        currentPack.force();
         writeDb.setAutoCommit(false);
         try (PreparedStatement up = writeDb.prepareStatement("UPDATE blocks SET pack=?, offset=? WHERE sha256=?");
                 PreparedStatement end = writeDb.prepareStatement("UPDATE packs SET indexed_end=? WHERE id=?");
@@ -1407,7 +1391,7 @@ public final class BlockStore implements AutoCloseable {
             }
             up.executeBatch();
             for (long p : touchedPacks) {
-                end.setLong(1, p == currentPackId ? currentPackEnd : sizeOf(p));
+                end.setLong(1, p == currentPackId ? currentPack.end() : sizeOf(p));
                 end.setLong(2, p);
                 end.addBatch();
             }
