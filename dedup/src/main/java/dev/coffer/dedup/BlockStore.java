@@ -76,7 +76,11 @@ public final class BlockStore implements AutoCloseable {
     private final FileLock lock;
     private final Connection writeDb;
     private final Connection readDb;
+    /** Opened by {@link #openForReading}: no writer, no recovery, every write refused. */
+    private final boolean readOnly;
+    /** Null when {@link #readOnly}. */
     private final ExecutorService verifyPool;
+    /** Null when {@link #readOnly}. */
     private final Thread writer;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final ConcurrentHashMap<Key, CompletableFuture<PutResult>> inflight = new ConcurrentHashMap<>();
@@ -98,19 +102,27 @@ public final class BlockStore implements AutoCloseable {
     private long currentPackId;
     private PackAppender currentPack;
 
-    private BlockStore(Path dir, StoreOptions options) throws IOException {
+    private BlockStore(Path dir, StoreOptions options, boolean readOnly) throws IOException {
         this.dir = dir;
         this.options = options;
+        this.readOnly = readOnly;
         this.packsDir = dir.resolve("packs");
         this.manifestsDir = dir.resolve("manifests");
         this.tmpDir = dir.resolve("tmp");
-        Files.createDirectories(packsDir);
-        Files.createDirectories(manifestsDir);
-        Files.createDirectories(tmpDir);
-        lockChannel = FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        if (!readOnly) {
+            Files.createDirectories(packsDir);
+            Files.createDirectories(manifestsDir);
+            Files.createDirectories(tmpDir);
+        } else if (!Files.isRegularFile(dir.resolve("index.db")) || !Files.isDirectory(packsDir)) {
+            throw new DedupException(dir + ": not a store (no index.db or packs/)");
+        }
+        // a writer holds LOCK exclusively, readers share it: a restore runs beside another restore, not
+        // beside a backup or GC that may be cutting or deleting the packs it reads
+        lockChannel = readOnly ? FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE) : FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock l;
         try {
-            l = lockChannel.tryLock();
+            l = lockChannel.tryLock(0, Long.MAX_VALUE, readOnly);
         } catch (java.nio.channels.OverlappingFileLockException e) {
             l = null; // held by this JVM
         }
@@ -120,16 +132,25 @@ public final class BlockStore implements AutoCloseable {
         }
         lock = l;
         try {
-            writeDb = openDb();
+            writeDb = readOnly ? null : openDb();
             readDb = openDb();
-            initSchema();
-            recover();
+            if (readOnly) {
+                checkIndexVersion(readDb);
+            } else {
+                initSchema();
+                recover();
+            }
         } catch (SQLException e) {
             closeQuietly();
             throw new DedupException(dir.resolve("index.db") + ": " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             closeQuietly();
             throw e;
+        }
+        if (readOnly) {
+            verifyPool = null;
+            writer = null;
+            return;
         }
         AtomicInteger n = new AtomicInteger();
         verifyPool = Executors.newFixedThreadPool(options.verifyThreads(), r -> {
@@ -150,7 +171,17 @@ public final class BlockStore implements AutoCloseable {
     /** Opens (creating if needed) the store in {@code dir}, recovering from any crash. */
     public static BlockStore open(Path dir, StoreOptions options) throws IOException {
         Files.createDirectories(dir);
-        return new BlockStore(dir.toAbsolutePath(), options.withDefaults());
+        return new BlockStore(dir.toAbsolutePath(), options.withDefaults(), false);
+    }
+
+    /**
+     * Opens the existing store in {@code dir} for reading blocks and manifests only (a restore): no
+     * recovery, no writer thread, nothing written to the index, and every write refused with a
+     * {@link DedupException}. Safe without recovery because reads go through index rows, and a row is
+     * committed only after its record is on stable storage. Shares the store's lock with other readers.
+     */
+    public static BlockStore openForReading(Path dir) throws IOException {
+        return new BlockStore(dir.toAbsolutePath(), StoreOptions.defaults(), true);
     }
 
     /** The store's directory. */
@@ -169,6 +200,24 @@ public final class BlockStore implements AutoCloseable {
             s.execute("PRAGMA synchronous=FULL");
         }
         return c;
+    }
+
+    private void checkIndexVersion(Connection db) throws SQLException, DedupException {
+        try (Statement s = db.createStatement();
+                ResultSet rs = s.executeQuery("SELECT value FROM meta WHERE key='index_version'")) {
+            String found = rs.next() ? rs.getString(1) : null;
+            if (!String.valueOf(INDEX_VERSION).equals(found)) {
+                throw new UnsupportedVersionException(dir.resolve("index.db") + ": index version " + found
+                        + ", this build reads " + INDEX_VERSION);
+            }
+        }
+    }
+
+    /** Fails a write to a store opened for reading. */
+    private void checkWritable() throws DedupException {
+        if (readOnly) {
+            throw new DedupException(dir + ": store opened for reading only");
+        }
     }
 
     private void initSchema() throws SQLException, DedupException {
@@ -547,6 +596,9 @@ public final class BlockStore implements AutoCloseable {
         checkSha(sha256);
         if (closed) {
             return CompletableFuture.failedFuture(new DedupException(dir + ": store is closed"));
+        }
+        if (readOnly) {
+            return CompletableFuture.failedFuture(new DedupException(dir + ": store opened for reading only"));
         }
         if (rawLength < 1 || rawLength > PackRecord.MAX_BLOCK_BYTES || storedLength < 1 || storedLength > rawLength
                 || (codec == Codec.RAW && storedLength != rawLength)) {
@@ -988,6 +1040,7 @@ public final class BlockStore implements AutoCloseable {
 
     /** Runs {@code body} on the writer thread between batches and waits for it. */
     private Object onWriter(java.util.concurrent.Callable<Object> body) throws IOException {
+        checkWritable();
         CompletableFuture<Object> done = new CompletableFuture<>();
         queue.add(new WriterTask(body, done));
         try {
@@ -1022,6 +1075,7 @@ public final class BlockStore implements AutoCloseable {
      * @param blocks the SHA-256s in backup order (streamed; not held in memory)
      */
     public ManifestInfo commitManifest(String backupId, Iterator<byte[]> blocks) throws IOException {
+        checkWritable();
         ManifestFile.checkId(backupId);
         Path tmp = newTempFile("manifest");
         try {
@@ -1147,6 +1201,7 @@ public final class BlockStore implements AutoCloseable {
 
     /** Deletes a committed manifest (its blocks become garbage for the next GC unless shared). */
     public boolean deleteManifest(String backupId) throws IOException {
+        checkWritable();
         ManifestFile.checkId(backupId);
         synchronized (manifestsDir) {
             boolean existed = Files.deleteIfExists(manifestsDir.resolve(backupId + ManifestFile.SUFFIX));
@@ -1235,6 +1290,7 @@ public final class BlockStore implements AutoCloseable {
      * of the rest that were written before GC started; rewrites packs that are mostly garbage.
      */
     public GcReport gc() throws IOException {
+        checkWritable();
         synchronized (gcRunning) {
             long startSeq = seq.get() + 1; // blocks of batches that begin after this may be unreferenced yet
             Set<Key> live = new HashSet<>();
@@ -1458,6 +1514,10 @@ public final class BlockStore implements AutoCloseable {
             return;
         }
         closed = true;
+        if (readOnly) {
+            closeQuietly();
+            return;
+        }
         verifyPool.shutdown();
         try {
             verifyPool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);

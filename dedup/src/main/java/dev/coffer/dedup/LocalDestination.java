@@ -47,6 +47,14 @@ public final class LocalDestination implements Destination {
         return new LocalDestination(BlockStore.open(dir), BlockCodecs.defaults(), 64L << 20);
     }
 
+    /**
+     * Opens the existing store in {@code dir} for reading only ({@link BlockStore#openForReading}): a
+     * restore, which neither recovers nor writes the store; puts fail.
+     */
+    public static LocalDestination openForReading(Path dir) throws java.io.IOException {
+        return new LocalDestination(BlockStore.openForReading(dir), BlockCodecs.defaults(), 64L << 20);
+    }
+
     /** Opens the store with explicit options. */
     public static LocalDestination open(Path dir, StoreOptions storeOptions, BlockCodecs codecs, long maxInFlightBytes)
             throws java.io.IOException {

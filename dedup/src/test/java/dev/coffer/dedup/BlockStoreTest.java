@@ -458,6 +458,67 @@ class BlockStoreTest {
         }
     }
 
+    /**
+     * A store opened for reading serves blocks and manifests, refuses every write, changes no byte of the
+     * store (not even a torn tail, which only a writer's recovery cuts), and cannot be opened beside a writer.
+     */
+    @Test
+    void openForReading_readsWithoutRecoveringOrWriting_andRefusesWrites() throws Exception {
+        byte[] a = TestBlocks.random(21, 100_000);
+        byte[] t = TestBlocks.text(22, 300_000);
+        try (BlockStore s = BlockStore.open(dir)) {
+            put(s, a);
+            put(s, t);
+            s.commitManifest("b1", List.of(TestBlocks.sha(a), TestBlocks.sha(t)).iterator());
+        }
+        Path pack;
+        try (var l = Files.list(dir.resolve("packs"))) {
+            pack = l.findFirst().orElseThrow();
+        }
+        try (RandomAccessFile f = new RandomAccessFile(pack.toFile(), "rw")) {
+            f.seek(f.length());
+            f.write(new byte[] {1, 2, 3, 4, 5}); // a torn tail left by a crash
+        }
+        java.util.Map<Path, byte[]> before = snapshot(dir);
+        try (BlockStore s = BlockStore.openForReading(dir)) {
+            assertThat(TestBlocks.bytes(s.get(TestBlocks.sha(a)))).isEqualTo(a);
+            assertThat(TestBlocks.bytes(s.getWithoutHashing(TestBlocks.sha(t)))).isEqualTo(t);
+            assertThat(s.has(TestBlocks.sha(t))).isTrue();
+            assertThat(s.listManifests()).extracting(ManifestInfo::backupId).containsExactly("b1");
+            assertThatThrownBy(() -> put(s, TestBlocks.random(23, 5000))).hasRootCauseInstanceOf(DedupException.class)
+                    .rootCause().hasMessageContaining("reading only");
+            assertThatThrownBy(() -> s.commitManifest("b2", List.of(TestBlocks.sha(a)).iterator()))
+                    .isInstanceOf(DedupException.class).hasMessageContaining("reading only");
+            assertThatThrownBy(() -> s.deleteManifest("b1")).isInstanceOf(DedupException.class);
+            assertThatThrownBy(s::gc).isInstanceOf(DedupException.class);
+            assertThatThrownBy(() -> BlockStore.open(dir)).isInstanceOf(DedupException.class).hasMessageContaining("in use");
+        }
+        java.util.Map<Path, byte[]> after = snapshot(dir);
+        assertThat(after.keySet()).isEqualTo(before.keySet());
+        for (Path p : before.keySet()) {
+            assertThat(after.get(p)).as("%s unchanged", p).isEqualTo(before.get(p));
+        }
+        try (BlockStore s = BlockStore.open(dir)) { // the writer's recovery cuts the tail
+            assertThat(TestBlocks.bytes(s.get(TestBlocks.sha(t)))).isEqualTo(t);
+        }
+        assertThat(Files.size(pack)).isEqualTo(before.get(dir.relativize(pack)).length - 5);
+        assertThatThrownBy(() -> BlockStore.openForReading(dir.resolve("nothing"))).isInstanceOf(DedupException.class)
+                .hasMessageContaining("not a store");
+    }
+
+    /** Every file under {@code root} but the lock, by relative path, with its bytes. */
+    private static java.util.Map<Path, byte[]> snapshot(Path root) throws IOException {
+        java.util.Map<Path, byte[]> m = new java.util.TreeMap<>();
+        try (var w = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) w::iterator) {
+                if (Files.isRegularFile(p) && !p.getFileName().toString().equals("LOCK")) {
+                    m.put(root.relativize(p), Files.readAllBytes(p));
+                }
+            }
+        }
+        return m;
+    }
+
     @Test
     void open_refusesASecondOpenOfTheSameStore() throws IOException {
         try (BlockStore s = BlockStore.open(dir)) {

@@ -26,8 +26,16 @@ public final class Destinations {
 
     /** Opens {@code spec}: embedded for a store directory, else a TLS/token/plaintext session. */
     public static Destination open(AgentConfig.Destination spec) throws IOException {
+        return open(spec, false);
+    }
+
+    /**
+     * Opens {@code spec}; with {@code forReading} an embedded store must exist and is opened for reading
+     * only (a restore: no recovery, nothing written, other readers allowed).
+     */
+    public static Destination open(AgentConfig.Destination spec, boolean forReading) throws IOException {
         if (spec.store().isPresent()) {
-            return embedded(spec.store().get());
+            return forReading ? LocalDestination.openForReading(spec.store().get()) : embedded(spec.store().get());
         }
         String address = spec.address().orElseThrow();
         int colon = address.lastIndexOf(':');

@@ -20,15 +20,19 @@ public final class Session implements AutoCloseable {
     private final SessionOptions options;
     /** Whether a missing embedded store may be made (a backup), or is an error (everything else). */
     private final boolean create;
+    /** Whether an embedded store is opened for reading only (a restore). */
+    private final boolean forReading;
     /** The destination being opened on another thread ({@link #openWithDestination}), until taken. */
     private FutureTask<Destination> opening;
     private Destination destination;
     private String destinationName;
 
-    private Session(Catalog catalog, SessionOptions options, boolean create, FutureTask<Destination> opening) {
+    private Session(Catalog catalog, SessionOptions options, boolean create, boolean forReading,
+            FutureTask<Destination> opening) {
         this.catalog = catalog;
         this.options = options;
         this.create = create;
+        this.forReading = forReading;
         this.opening = opening;
     }
 
@@ -37,7 +41,21 @@ public final class Session implements AutoCloseable {
      * otherwise a missing one is an error naming the file.
      */
     public static Session open(SessionOptions options, boolean create) throws IOException {
-        return new Session(openCatalog(options, create), options, create, null);
+        return new Session(openCatalog(options, create), options, create, false, null);
+    }
+
+    /**
+     * Opens the catalog for a restore, whose embedded store, when it is asked for, is opened for reading
+     * only: no recovery pass and nothing written to its index (which cost a one-file restore fsyncs and a
+     * write transaction at open and a checkpoint at close), and other restores may read it at the same
+     * time. With {@code destinationNow} the destination is opened at once on a second thread, as in
+     * {@link #openWithDestination}.
+     */
+    public static Session openForReading(SessionOptions options, boolean destinationNow) throws IOException {
+        if (!destinationNow) {
+            return new Session(openCatalog(options, false), options, false, true, null);
+        }
+        return openWithDestination(options, false, true);
     }
 
     /**
@@ -48,11 +66,16 @@ public final class Session implements AutoCloseable {
      * {@link #open}, and for the destination as in {@link #openDestination}.
      */
     public static Session openWithDestination(SessionOptions options, boolean create) throws IOException {
+        return openWithDestination(options, create, false);
+    }
+
+    private static Session openWithDestination(SessionOptions options, boolean create, boolean forReading)
+            throws IOException {
         // before the store's thread starts: the driver's library is loaded from its cached copy, and
         // the store and the catalog do not both build the first configuration
         SqliteNative.loadForStorage();
         SqliteNative.firstConfig();
-        FutureTask<Destination> opening = new FutureTask<>(new Connect(options, create));
+        FutureTask<Destination> opening = new FutureTask<>(new Connect(options, create, forReading));
         Thread t = new Thread(opening, "coffer-destination-open");
         t.setDaemon(true);
         t.start();
@@ -63,7 +86,7 @@ public final class Session implements AutoCloseable {
             closeWhenOpened(opening);
             throw e;
         }
-        return new Session(catalog, options, create, opening);
+        return new Session(catalog, options, create, forReading, opening);
     }
 
     private static Catalog openCatalog(SessionOptions options, boolean create) throws IOException {
@@ -88,7 +111,7 @@ public final class Session implements AutoCloseable {
     /** The destination, connected on first use (or by then on the second thread). */
     public synchronized Destination destination() throws IOException {
         if (destination == null) {
-            destination = opening != null ? take() : openDestination(options, create);
+            destination = opening != null ? take() : openDestination(options, create, forReading);
             destinationName = Destinations.name(options.destinationSpec());
         }
         return destination;
@@ -144,19 +167,20 @@ public final class Session implements AutoCloseable {
      * backup: for a restore or a verify a mistyped directory is an error naming it, not a new empty
      * store there (and "no block ..." for every file).
      */
-    private static Destination openDestination(SessionOptions options, boolean create) throws IOException {
+    private static Destination openDestination(SessionOptions options, boolean create, boolean forReading)
+            throws IOException {
         AgentConfig.Destination spec = options.destinationSpec();
         if (!create && spec.store().isPresent() && !Files.isRegularFile(spec.store().get().resolve("index.db"))) {
             throw new IOException("no store at " + spec.store().get() + " (no backup was made with it yet)");
         }
-        return Destinations.open(spec);
+        return Destinations.open(spec, forReading);
     }
 
     /** Opens the destination (a class, not a lambda: it runs at start, see Warmup). */
-    private record Connect(SessionOptions options, boolean create) implements Callable<Destination> {
+    private record Connect(SessionOptions options, boolean create, boolean forReading) implements Callable<Destination> {
         @Override
         public Destination call() throws IOException {
-            return openDestination(options, create);
+            return openDestination(options, create, forReading);
         }
     }
 }

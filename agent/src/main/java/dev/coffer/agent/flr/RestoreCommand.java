@@ -119,7 +119,7 @@ public final class RestoreCommand implements Callable<Integer> {
         if (agent.isPresent()) {
             return viaAgent(agent.get());
         }
-        try (Session s = disk == null && !vmFiles ? Session.openWithDestination(session, false) : Session.open(session, false)) {
+        try (Session s = Session.openForReading(session, disk == null && !vmFiles)) {
             if (disk != null) {
                 return restoreDisk(s);
             }
