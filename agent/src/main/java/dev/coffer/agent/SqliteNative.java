@@ -108,18 +108,23 @@ public final class SqliteNative {
         }
     }
 
+    /** Guards {@link #configured}: apart from {@link #load}'s lock, so that the two can run side by side. */
+    private static final Object CONFIG_LOCK = new Object();
+    /** @GuardedBy("CONFIG_LOCK") */
     private static boolean configured;
 
     /**
      * Builds sqlite-jdbc's first configuration, once: it builds a date formatter (~13 ms with the JRE's
      * locale data) that every later connection shares. The catalog warm-up and a restore's main thread
      * both call this; the second to arrive waits for the first instead of building a second formatter
-     * beside it.
+     * beside it. It needs no native code, so it runs beside {@link #load} on a warm-up thread of its own.
      */
-    public static synchronized void firstConfig() {
-        if (!configured) {
-            new org.sqlite.SQLiteConfig();
-            configured = true;
+    public static void firstConfig() {
+        synchronized (CONFIG_LOCK) {
+            if (!configured) {
+                new org.sqlite.SQLiteConfig();
+                configured = true;
+            }
         }
     }
 

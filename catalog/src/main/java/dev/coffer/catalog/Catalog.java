@@ -72,7 +72,7 @@ public final class Catalog implements AutoCloseable {
     private final Path file;
     private final CatalogOptions options;
     private final ReentrantLock writeLock = new ReentrantLock();
-    /** Background WAL checkpoints; started by open, stopped by close. */
+    /** Background WAL checkpoints; started by the first commit, stopped by close. */
     private final Checkpointer checkpointer;
     /** Guarded by writeLock. */
     private Connection writer;
@@ -117,7 +117,6 @@ public final class Catalog implements AutoCloseable {
                     st.execute("PRAGMA max_page_count = " + Math.max(1, options.maxSizeBytes() / PAGE_SIZE));
                 }
             }
-            c.checkpointer.start();
         } catch (SQLException e) {
             c.closeQuietly();
             throw translate(f, "open", e);
