@@ -53,7 +53,8 @@ final class Checkpointer {
         started = true;
         try {
             con = Schema.connect(file, 1, SQLiteConfig.TransactionMode.DEFERRED);
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
+            // the commit that nudged has happened: it must not be reported as failed for this
             log.warn("background checkpoints off file={} error={}", file, e.getMessage());
             return;
         }

@@ -748,13 +748,18 @@ public final class BlockStore implements AutoCloseable {
     private byte[] readRecord(long[] loc, String file) throws IOException {
         FileChannel ch = readers.get(loc[0]);
         if (ch == null) {
-            ch = readers.computeIfAbsent(loc[0], id -> {
-                try {
-                    return FileChannel.open(packsDir.resolve(PackFile.fileName(id)), StandardOpenOption.READ);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            try {
+                ch = readers.computeIfAbsent(loc[0], id -> {
+                    try {
+                        return FileChannel.open(packsDir.resolve(PackFile.fileName(id)), StandardOpenOption.READ);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            } catch (java.io.UncheckedIOException e) {
+                // a pack gone from under its index rows (a writer's recovery drops such rows): the block is missing
+                throw new BlockNotFoundException(file + ": pack cannot be opened (" + e.getCause().getMessage() + ")");
+            }
         }
         int len = Math.addExact(PackRecord.HEADER_BYTES, (int) loc[2]);
         ByteBuffer b = ByteBuffer.allocate(len);
@@ -1392,7 +1397,16 @@ public final class BlockStore implements AutoCloseable {
             if (deadPct < options.compactDeadPercent()) {
                 continue;
             }
-            compact(id);
+            long startPack = currentPackId;
+            long start = currentPack.end();
+            try {
+                compact(id);
+            } catch (IOException | SQLException | RuntimeException e) {
+                if (currentPackId == startPack && currentPack.end() > start) {
+                    currentPack.truncate(start); // its copies were never indexed; drop them before the next batch
+                }
+                throw e;
+            }
             rewritten++;
             reclaimed += size;
         }

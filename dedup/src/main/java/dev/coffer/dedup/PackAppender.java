@@ -36,8 +36,11 @@ final class PackAppender implements Closeable {
     private final Path file;
     /** Buffered: the header, reads of the tail, truncation and fsync. */
     private final FileChannel channel;
-    /** Opened with {@code O_DIRECT}, or null when records go through {@link #channel}. */
-    private final FileChannel direct;
+    /**
+     * Opened with {@code O_DIRECT}, or null when records go through {@link #channel} (from the start, or
+     * since a direct write failed: see {@link #toBuffered}).
+     */
+    private FileChannel direct;
     /** Alignment of a direct write's buffer address, file offset and length: the file system's block size. */
     private final int align;
     /** Direct mode: the file's bytes from {@link #stageStart} up to {@link #end}, aligned in memory. */
@@ -100,11 +103,18 @@ final class PackAppender implements Closeable {
             appendBuffered(parts);
             return;
         }
-        for (ByteBuffer part : parts) {
-            ByteBuffer src = part.duplicate();
+        for (int i = 0; i < parts.length; i++) {
+            ByteBuffer src = parts[i].duplicate();
             while (src.hasRemaining()) {
                 if (!stage.hasRemaining()) {
                     writeFullBlocks();
+                    if (direct == null) { // fell back: the rest through the page cache
+                        ByteBuffer[] rest = new ByteBuffer[parts.length - i];
+                        rest[0] = src;
+                        System.arraycopy(parts, i + 1, rest, 1, parts.length - i - 1);
+                        appendBuffered(rest);
+                        return;
+                    }
                 }
                 int n = Math.min(src.remaining(), stage.remaining());
                 int lim = src.limit();
@@ -147,16 +157,43 @@ final class PackAppender implements Closeable {
             return;
         }
         writeStage(whole);
-        keepTail(whole, gathered);
+        if (direct != null) {
+            keepTail(whole, gathered);
+        }
     }
 
     /** Writes the stage's first {@code length} bytes (a multiple of the alignment) at {@link #stageStart}. */
     private void writeStage(int length) throws IOException {
         ByteBuffer out = stage.duplicate().position(0).limit(length);
         long pos = stageStart;
-        while (out.hasRemaining()) {
-            pos += direct.write(out, pos);
+        try {
+            while (out.hasRemaining()) {
+                pos += direct.write(out, pos);
+            }
+        } catch (IOException e) {
+            toBuffered();
         }
+    }
+
+    /**
+     * After a direct write failed (a file system that opens with {@code O_DIRECT} but refuses the writes),
+     * writes what the stage holds through the page cache and appends that way from now on. A failure of
+     * the disk itself fails this write too, and the batch with it.
+     */
+    private void toBuffered() throws IOException {
+        FileChannel d = direct;
+        direct = null;
+        try {
+            d.close();
+        } catch (IOException ignored) {
+            // it was only for writing
+        }
+        ByteBuffer out = stage.duplicate().position(0).limit(stage.position());
+        long pos = stageStart;
+        while (out.hasRemaining()) {
+            pos += channel.write(out, pos);
+        }
+        position = -1;
     }
 
     /**
@@ -191,8 +228,9 @@ final class PackAppender implements Closeable {
                 if (channel.size() > end) {
                     channel.truncate(end);
                 }
-                int whole = gathered / align * align;
-                keepTail(whole, gathered);
+                if (direct != null) {
+                    keepTail(gathered / align * align, gathered);
+                }
             }
         }
         channel.force(false);
@@ -203,7 +241,9 @@ final class PackAppender implements Closeable {
      * failed batch) and appends from there.
      */
     void truncate(long length) throws IOException {
-        channel.truncate(length);
+        if (channel.size() > length) {
+            channel.truncate(length);
+        }
         reset(length);
     }
 

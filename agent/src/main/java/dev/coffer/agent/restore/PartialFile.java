@@ -60,6 +60,12 @@ final class PartialFile implements Closeable {
      */
     static final long DIRECT_FROM_BYTES = 1L << 20;
     /**
+     * The least unit of a direct write: 64 KiB, the largest page size Linux runs with (arm64, ppc64). A
+     * direct write and a buffered one (another chunk's unaligned tail, from another thread) then never
+     * share a page, whose dirty copy in the page cache the kernel could not drop after the direct write.
+     */
+    static final int DIRECT_UNIT_BYTES = 64 << 10;
+    /**
      * The largest direct write: 1 MiB, a whole chunk. Each is a request the disk completes before the call
      * returns, so fewer, larger ones keep it busier; the JDK's aligned copy of it is kept per thread.
      */
@@ -137,13 +143,13 @@ final class PartialFile implements Closeable {
         ResumeJournal journal = file.size() >= JOURNAL_FROM_BYTES
                 ? ResumeJournal.open(dir.resolve(id + ".journal"), file, entries) : null;
         FileChannel ch = null;
+        FileChannel direct = null;
         try {
             ch = FileChannel.open(dataPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             if (entries.isEmpty()) {
                 ch.truncate(0);
             }
             int align = 0;
-            FileChannel direct = null;
             if (file.size() >= DIRECT_FROM_BYTES) {
                 align = alignment(dataPath);
                 direct = align > 0 ? openDirect(dataPath) : null;
@@ -152,6 +158,9 @@ final class PartialFile implements Closeable {
             p.verifyEntries(entries);
             return p;
         } catch (IOException | RuntimeException e) {
+            if (direct != null) {
+                direct.close();
+            }
             if (journal != null) {
                 journal.close();
             }
@@ -162,11 +171,14 @@ final class PartialFile implements Closeable {
         }
     }
 
-    /** The file system's block size where it is a power of two that direct writes can use, else 0. */
+    /**
+     * The unit direct writes are aligned to: the file system's block size where it is a power of two, but
+     * at least {@link #DIRECT_UNIT_BYTES}; 0 where direct writes cannot be used.
+     */
     private static int alignment(Path path) {
         try {
             long b = Files.getFileStore(path).getBlockSize();
-            return b > 0 && b <= HEAP_SLICE_BYTES && Long.bitCount(b) == 1 ? (int) b : 0;
+            return b > 0 && b <= HEAP_SLICE_BYTES && Long.bitCount(b) == 1 ? (int) Math.max(b, DIRECT_UNIT_BYTES) : 0;
         } catch (IOException | UnsupportedOperationException e) {
             return 0;
         }
@@ -302,8 +314,8 @@ final class PartialFile implements Closeable {
     /**
      * Writes the whole blocks (of the file system's size) at the start of a heap buffer with direct I/O,
      * when {@code pos} is aligned and the file has a direct channel; returns the bytes written and leaves
-     * the buffer's position after them. The JDK copies heap bytes through an aligned buffer of its own,
-     * {@link #HEAP_SLICE_BYTES} at a time (a multiple of every alignment taken). A direct write that fails
+     * the buffer's position after them. The bytes are copied through this thread's aligned buffer
+     * ({@link #stage}), {@link #DIRECT_SLICE_BYTES} at a time. A direct write that fails
      * turns direct writes off for the file and writes nothing: the caller writes the bytes through the page
      * cache, which reports an error of the disk itself.
      */
