@@ -118,8 +118,8 @@ public final class BlockStore implements AutoCloseable {
         }
         // a writer holds LOCK exclusively, readers share it: a restore runs beside another restore, not
         // beside a backup or GC that may be cutting or deleting the packs it reads
-        lockChannel = readOnly ? FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE) : FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        lockChannel = FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
         FileLock l;
         try {
             l = lockChannel.tryLock(0, Long.MAX_VALUE, readOnly);
@@ -216,8 +216,12 @@ public final class BlockStore implements AutoCloseable {
     /** Fails a write to a store opened for reading. */
     private void checkWritable() throws DedupException {
         if (readOnly) {
-            throw new DedupException(dir + ": store opened for reading only");
+            throw readOnlyRefusal();
         }
+    }
+
+    private DedupException readOnlyRefusal() {
+        return new DedupException(dir + ": store opened for reading only");
     }
 
     private void initSchema() throws SQLException, DedupException {
@@ -230,13 +234,7 @@ public final class BlockStore implements AutoCloseable {
                     + " codec INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID");
             s.execute("CREATE INDEX IF NOT EXISTS blocks_pack ON blocks(pack, offset)");
             s.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('index_version', '" + INDEX_VERSION + "')");
-            try (ResultSet rs = s.executeQuery("SELECT value FROM meta WHERE key='index_version'")) {
-                rs.next();
-                if (!String.valueOf(INDEX_VERSION).equals(rs.getString(1))) {
-                    throw new UnsupportedVersionException(dir.resolve("index.db") + ": index version "
-                            + rs.getString(1) + ", this build reads " + INDEX_VERSION);
-                }
-            }
+            checkIndexVersion(writeDb);
             // the last batch number, kept in meta by each batch's own transaction: MAX(seq) reads the whole
             // index (seq has no index of its own), ~4 ms for 20,000 blocks and seconds for millions, at every open
             try (ResultSet rs = s.executeQuery("SELECT value FROM meta WHERE key='" + MAX_SEQ + "'")) {
@@ -598,7 +596,7 @@ public final class BlockStore implements AutoCloseable {
             return CompletableFuture.failedFuture(new DedupException(dir + ": store is closed"));
         }
         if (readOnly) {
-            return CompletableFuture.failedFuture(new DedupException(dir + ": store opened for reading only"));
+            return CompletableFuture.failedFuture(readOnlyRefusal());
         }
         if (rawLength < 1 || rawLength > PackRecord.MAX_BLOCK_BYTES || storedLength < 1 || storedLength > rawLength
                 || (codec == Codec.RAW && storedLength != rawLength)) {

@@ -67,7 +67,8 @@ final class PartialFile implements Closeable {
     static final int DIRECT_UNIT_BYTES = 64 << 10;
     /**
      * The largest direct write: 1 MiB, a whole chunk. Each is a request the disk completes before the call
-     * returns, so fewer, larger ones keep it busier; the JDK's aligned copy of it is kept per thread.
+     * returns, so fewer, larger ones keep it busier; the aligned buffer it is copied through is kept per
+     * thread ({@link #stage}).
      */
     private static final int DIRECT_SLICE_BYTES = 1 << 20;
     /**
@@ -90,7 +91,7 @@ final class PartialFile implements Closeable {
      * file, a file system without direct I/O, or after a direct write failed).
      */
     private volatile FileChannel direct;
-    /** The alignment {@link #direct} writes need: the file system's block size. */
+    /** The unit {@link #direct} writes are aligned to: the file system's block size, at least {@link #DIRECT_UNIT_BYTES}. */
     private final int align;
     private final ResumeJournal journal;
     private final long syncEveryBytes;
@@ -312,7 +313,7 @@ final class PartialFile implements Closeable {
     }
 
     /**
-     * Writes the whole blocks (of the file system's size) at the start of a heap buffer with direct I/O,
+     * Writes the whole {@link #align} units at the start of a heap buffer with direct I/O,
      * when {@code pos} is aligned and the file has a direct channel; returns the bytes written and leaves
      * the buffer's position after them. The bytes are copied through this thread's aligned buffer
      * ({@link #stage}), {@link #DIRECT_SLICE_BYTES} at a time. A direct write that fails
