@@ -593,7 +593,7 @@ final class ApiRoutes {
 
     private Map<String, Object> startRestore(JsonNode body) throws IOException {
         known(body, "backup", "path", "vm", "volume", "streams", "glob", "existing", "workers", "to", "targetToken",
-                "disk", "format", "vmFiles");
+                "disk", "format", "vmFiles", "directIo");
         String backup = text(body, "backup");
         String to = text(body, "to");
         if (backup == null || to == null) {
@@ -621,7 +621,8 @@ final class ApiRoutes {
         RestoreRequest req = new RestoreRequest(spec, text(body, "vm"), text(body, "volume"), bool(body, "streams"),
                 text(body, "glob"), RestoreRequest.existing(existing == null ? "rename" : existing),
                 integer(body, "workers"), to, text(body, "targetToken"), disk,
-                disk == null ? null : RestoreRequest.DiskFormat.parse(format == null ? "raw" : format), vmFiles);
+                disk == null ? null : RestoreRequest.DiskFormat.parse(format == null ? "raw" : format), vmFiles,
+                bool(body, "directIo"));
         return daemon.requestRestore(req).view();
     }
 

@@ -674,7 +674,7 @@ public final class AgentDaemon implements AutoCloseable {
      */
     public Job requestRestore(String spec, String vm, String volume, Path to) throws IOException {
         return requestRestore(new RestoreRequest(spec, vm, volume, false, null, ExistingPolicy.RENAME, 0, to.toString(),
-                null, null, null, false));
+                null, null, null, false, false));
     }
 
     /**
@@ -693,6 +693,10 @@ public final class AgentDaemon implements AutoCloseable {
         if (req.remoteTarget()) {
             if (req.disk() != null || req.vmFiles()) {
                 throw new IllegalArgumentException("\"to\": a disk image or the VM's files go to a path on the controller,"
+                        + " not to a restore-target URL");
+            }
+            if (req.directIo()) {
+                throw new IllegalArgumentException("\"directIo\" is for files restored into a directory on the controller,"
                         + " not to a restore-target URL");
             }
             if (req.targetToken() == null || req.targetToken().isBlank()) {
@@ -720,6 +724,10 @@ public final class AgentDaemon implements AutoCloseable {
             if (req.targetToken() != null) {
                 throw new IllegalArgumentException("\"targetToken\" is only for a restore-target URL");
             }
+        }
+        if ((req.disk() != null || req.vmFiles()) && req.directIo()) {
+            throw new IllegalArgumentException("\"directIo\" is for files restored into a directory, not a disk image"
+                    + " or the VM's files");
         }
         if (req.disk() != null || req.vmFiles()) {
             BackupInfo b = BackupRef.named(catalog, req.spec(), req.vm()); // fails now, naming what is wrong
@@ -1226,7 +1234,8 @@ public final class AgentDaemon implements AutoCloseable {
         try (RestoreTarget target = req.remoteTarget()
                 ? new HttpTargetClient(java.net.URI.create(req.to()), req.targetToken(), HttpTargetClient.Options.defaults())
                 : DirectoryTarget.open(Files.createDirectories(Path.of(req.to())),
-                        DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE))) {
+                        DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE)
+                                .withDirectWrites(req.directIo()))) {
             FileRestore fr = new FileRestore(dest, target, options);
             try (ProgressWatch w = new ProgressWatch(job, fr.bytesDone::get)) {
                 r = fr.run(items);

@@ -21,10 +21,12 @@ import java.util.Locale;
  * @param disk the disk to rebuild: its slot ({@code scsi0:0}) or index in the backup's disk list, else null
  * @param format with {@code disk}: {@link DiskFormat}
  * @param vmFiles restore the VM's own files kept with the backup ({@code .vmx}, {@code .vmsd}, {@code .nvram})
+ * @param directIo write restored files of 1 MiB or more past the page cache ({@code O_DIRECT}; local
+ *     directories only: {@code DirectoryTarget.Options#directWrites})
  */
 public record RestoreRequest(String spec, String vm, String volume, boolean streams, String glob,
         ExistingPolicy existing, int workers, String to, String targetToken, String disk, DiskFormat format,
-        boolean vmFiles) {
+        boolean vmFiles, boolean directIo) {
 
     /** Most workers a restore may ask for: 64 threads each way is far beyond what 2 cores or a NIC use. */
     public static final int MAX_WORKERS = 64;

@@ -106,6 +106,9 @@ public final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
+    @Option(names = "--direct-io", description = "Write files of 1 MiB or more past the page cache (O_DIRECT; local directories only).")
+    boolean directIo;
+
     /** Where output goes when {@link RestoreLine} read the command line (and picocli set no {@link #spec}). */
     PrintWriter out;
 
@@ -115,6 +118,10 @@ public final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (directIo && (remoteTo() || disk != null || vmFiles)) {
+            throw new IOException("--direct-io is for files restored into a directory, not "
+                    + (remoteTo() ? "a restore-target URL" : disk != null ? "a disk image" : "the VM's files"));
+        }
         Optional<ApiClient> agent = session.agent();
         if (agent.isPresent()) {
             return viaAgent(agent.get());
@@ -178,7 +185,8 @@ public final class RestoreCommand implements Callable<Integer> {
         }
         Path dir = Path.of(to);
         Files.createDirectories(dir);
-        return DirectoryTarget.open(dir, DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE));
+        return DirectoryTarget.open(dir, DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE)
+                .withDirectWrites(directIo));
     }
 
     private String targetToken() throws IOException {
@@ -226,6 +234,7 @@ public final class RestoreCommand implements Callable<Integer> {
             req.put("glob", glob);
             req.put("existing", existing.toLowerCase(Locale.ROOT));
             req.put("workers", workers);
+            req.put("directIo", directIo ? Boolean.TRUE : null);
         }
         req.put("to", remoteTo() ? to : Path.of(to).toAbsolutePath().normalize().toString());
         if (remoteTo()) {

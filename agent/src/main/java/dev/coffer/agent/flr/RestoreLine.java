@@ -19,7 +19,7 @@ public final class RestoreLine {
     static final Set<String> VALUE_OPTIONS = Set.of("--to", "--vm", "--volume", "--disk", "--format", "--glob",
             "--existing", "--workers", "--target-token-file");
     /** {@link RestoreCommand}'s own options that take none. */
-    static final Set<String> FLAG_OPTIONS = Set.of("--vm-files", "--streams", "--json");
+    static final Set<String> FLAG_OPTIONS = Set.of("--vm-files", "--streams", "--json", "--direct-io");
     private static final Set<String> ALL_VALUE_OPTIONS = PlainLine.union(VALUE_OPTIONS, SessionOptions.VALUE_OPTIONS);
     private static final Set<String> ALL_FLAG_OPTIONS = PlainLine.union(FLAG_OPTIONS, SessionOptions.FLAG_OPTIONS);
 
@@ -68,6 +68,7 @@ public final class RestoreLine {
             case "--vm-files" -> c.vmFiles = true;
             case "--streams" -> c.streams = true;
             case "--json" -> c.json = true;
+            case "--direct-io" -> c.directIo = true;
             default -> {
                 return false;
             }

@@ -99,19 +99,29 @@ public final class DirectoryTarget implements RestoreTarget {
      *     the page cache survives it)
      * @param maxOpenUploads uploads open at once (each holds two file descriptors)
      * @param durability when committed files are forced to disk
+     * @param directWrites write files of 1 MiB or more with {@code O_DIRECT} where the file system has it,
+     *     past the page cache (see {@code PartialFile.openDirect}; docs/restore-target.md, "Direct writes")
      */
-    public record Options(MetadataMode metadata, long syncEveryBytes, int maxOpenUploads, Durability durability) {
+    public record Options(MetadataMode metadata, long syncEveryBytes, int maxOpenUploads, Durability durability,
+            boolean directWrites) {
         public Options(MetadataMode metadata, long syncEveryBytes, int maxOpenUploads) {
-            this(metadata, syncEveryBytes, maxOpenUploads, Durability.EACH_COMMIT);
+            this(metadata, syncEveryBytes, maxOpenUploads, Durability.EACH_COMMIT, false);
         }
 
-        /** Defaults: AUTO; 256 MiB between fsyncs (about one second of the target rate, a re-send a resume can afford); 1024 uploads (a pipeline has a few dozen in flight); EACH_COMMIT. */
+        /**
+         * Defaults: AUTO; 256 MiB between fsyncs (about one second of the target rate, a re-send a resume can
+         * afford); 1024 uploads (a pipeline has a few dozen in flight); EACH_COMMIT; through the page cache.
+         */
         public static Options defaults() {
-            return new Options(MetadataMode.AUTO, 256L << 20, 1024, Durability.EACH_COMMIT);
+            return new Options(MetadataMode.AUTO, 256L << 20, 1024, Durability.EACH_COMMIT, false);
         }
 
         public Options withDurability(Durability d) {
-            return new Options(metadata, syncEveryBytes, maxOpenUploads, d);
+            return new Options(metadata, syncEveryBytes, maxOpenUploads, d, directWrites);
+        }
+
+        public Options withDirectWrites(boolean on) {
+            return new Options(metadata, syncEveryBytes, maxOpenUploads, durability, on);
         }
     }
 
@@ -227,7 +237,7 @@ public final class DirectoryTarget implements RestoreTarget {
                             + options.maxOpenUploads() + " uploads open; commit or abort some first");
                 }
                 try {
-                    p = PartialFile.open(partialDir, id, file, mapped, options.syncEveryBytes());
+                    p = PartialFile.open(partialDir, id, file, mapped, options.syncEveryBytes(), options.directWrites());
                 } catch (IOException e) {
                     throw io("cannot open partial file for " + file.displayName() + " in " + partialDir, e);
                 }

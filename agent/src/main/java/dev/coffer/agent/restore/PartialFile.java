@@ -54,9 +54,9 @@ final class PartialFile implements Closeable {
     /** The largest heap slice written in one call (see {@link #write}). */
     private static final int HEAP_SLICE_BYTES = 256 << 10;
     /**
-     * Files of at least this size (1 MiB, one chunk) are written with direct I/O where the file system has
-     * it: see {@link #openDirect}. A smaller one is one short write, and a second descriptor for it costs
-     * more than the copy it saves.
+     * When direct writes are asked for, files of at least this size (1 MiB, one chunk) are written with
+     * direct I/O where the file system has it: see {@link #openDirect}. A smaller one is one short write,
+     * and a second descriptor for it costs more than the copy it saves.
      */
     static final long DIRECT_FROM_BYTES = 1L << 20;
     /**
@@ -137,8 +137,8 @@ final class PartialFile implements Closeable {
      * {@link #JOURNAL_FROM_BYTES} or more, its journal {@code dir/id.journal}; ranges recorded in the
      * journal count as written only when the partial file's bytes still match their CRC-32C.
      */
-    static PartialFile open(Path dir, String id, RestoreFile file, SafeNames.MappedPath mapped, long syncEveryBytes)
-            throws IOException {
+    static PartialFile open(Path dir, String id, RestoreFile file, SafeNames.MappedPath mapped, long syncEveryBytes,
+            boolean directWrites) throws IOException {
         Path dataPath = dir.resolve(id + ".part");
         List<ResumeJournal.Entry> entries = new ArrayList<>();
         ResumeJournal journal = file.size() >= JOURNAL_FROM_BYTES
@@ -151,7 +151,7 @@ final class PartialFile implements Closeable {
                 ch.truncate(0);
             }
             int align = 0;
-            if (file.size() >= DIRECT_FROM_BYTES) {
+            if (directWrites && file.size() >= DIRECT_FROM_BYTES) {
                 align = alignment(dataPath);
                 direct = align > 0 ? openDirect(dataPath) : null;
             }
@@ -188,12 +188,14 @@ final class PartialFile implements Closeable {
     /**
      * Opens {@code path} for direct writes, or returns null where the file system refuses them (tmpfs).
      *
-     * <p>Why: a restore writes each byte once and does not read it back. Through the page cache the kernel
-     * copied every byte into a freshly allocated page, which on the test VM cost ~2 ms per MiB when the
-     * pages had been given back to the host: 2.3 s of the CPU of restoring the reference workload's whole
-     * volume (1.1 GiB). The restored files also no longer push the controller's cached data out. Written
-     * direct, the bytes are on the disk when the write returns, and the commit's fsync has little left to
-     * do (docs/restore-target.md, "Direct writes").
+     * <p>Why one would: a restore writes each byte once and does not read it back. Through the page cache
+     * the kernel copies every byte into a freshly allocated page, which on a test VM whose free pages had
+     * been given back to the host cost ~2 ms per MiB: 2.3 s of the CPU of restoring the reference
+     * workload's whole volume (1.1 GiB). Restored files written direct also do not push the host's cached
+     * data out. Why it is not the default: each direct write waits for the disk, and ext4 takes an
+     * extending direct write's inode lock exclusively, so one large file's writers queue one behind the
+     * other; on a fresh VM a 50 MB file and a tree of large files restored faster through the page cache
+     * (docs/restore-target.md, "Direct writes").
      */
     private static FileChannel openDirect(Path path) {
         try {

@@ -251,6 +251,8 @@ class ImageStreamTest {
                 "{\"backup\": \"latest\", \"to\": \"/tmp/x.img\", \"disk\": \"0\", \"format\": \"qcow2\"}", "format",
                 "{\"backup\": \"latest\", \"to\": \"/tmp/x.img\", \"disk\": 5}", "has no disk 5",
                 "{\"backup\": \"latest\", \"to\": \"/tmp/x\", \"format\": \"raw\"}", "for disk restores",
+                "{\"backup\": \"latest\", \"to\": \"http://127.0.0.1:9\", \"targetToken\": \"t\", \"directIo\": true}",
+                "\"directIo\" is for files restored into a directory",
                 "{\"backup\": \"latest\", \"path\": \"/Documents/nope.txt:s\", \"to\": \"/tmp/x\"}", "no /Documents/nope.txt");
         for (var e : cases.entrySet()) {
             ApiClient.Response r = uds.post("/v1/restores", e.getKey());

@@ -95,10 +95,12 @@ class DirectoryTargetTest {
         }
     }
 
-    @Test
-    void restore_parallelRandomOrder_bytesHashesAndTimesMatch() throws Exception {
+    /** Through the page cache (the default) and with direct writes for the files of a MiB or more. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void restore_parallelRandomOrder_bytesHashesAndTimesMatch(boolean directWrites) throws Exception {
         List<byte[]> contents;
-        try (DirectoryTarget t = open()) {
+        try (DirectoryTarget t = DirectoryTarget.open(root, DirectoryTarget.Options.defaults().withDirectWrites(directWrites))) {
             contents = restoreRandomTree(t, new Random(1), 12, 5 * TestData.CHUNK, 4);
             assertThat(t.openUploads()).isZero();
         }

@@ -40,7 +40,7 @@ class PartialFileTest {
         }
         pieces.add(new Piece(TestData.CHUNK, 2 * TestData.CHUNK + 3 - TestData.CHUNK)); // a chunk sent twice
         Collections.shuffle(pieces, rnd);
-        try (PartialFile p = PartialFile.open(dir, "big", f, mapped("big.bin"), Long.MAX_VALUE)) {
+        try (PartialFile p = PartialFile.open(dir, "big", f, mapped("big.bin"), Long.MAX_VALUE, true)) {
             if (Files.getFileStore(dir).type().equals("ext4")) {
                 assertThat(p.writesDirect()).isTrue();
             }
@@ -57,10 +57,13 @@ class PartialFileTest {
 
         byte[] small = TestData.random(rnd, 300_000);
         RestoreFile s = TestData.file(List.of("small.bin"), small, ExistingPolicy.OVERWRITE);
-        try (PartialFile p = PartialFile.open(dir, "small", s, mapped("small.bin"), Long.MAX_VALUE)) {
+        try (PartialFile p = PartialFile.open(dir, "small", s, mapped("small.bin"), Long.MAX_VALUE, true)) {
             assertThat(p.writesDirect()).isFalse();
             p.write(0, new ByteBuffer[] {ByteBuffer.wrap(small)});
             assertThat(p.finishHash()).isEqualTo(s.sha256());
+        }
+        try (PartialFile p = PartialFile.open(dir, "buffered", f, mapped("big.bin"), Long.MAX_VALUE, false)) {
+            assertThat(p.writesDirect()).as("direct writes only when asked for").isFalse();
         }
     }
 }
