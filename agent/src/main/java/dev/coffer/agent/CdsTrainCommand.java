@@ -56,6 +56,9 @@ final class CdsTrainCommand implements Callable<Integer> {
             }
             // what a start loads when its threads race: a logger asked for while SLF4J starts on another thread
             Class.forName("org.slf4j.helpers.SubstituteLogger");
+            // what the demo's files are too small to need: a restored file's background write-back (8 MiB
+            // and more), which a one-file restore of the reference workload loads in its data phase
+            Class.forName("dev.coffer.agent.restore.PartialFile$WriteBack");
         } finally {
             try (Stream<Path> all = Files.walk(tmp)) {
                 all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

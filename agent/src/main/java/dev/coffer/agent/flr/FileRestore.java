@@ -152,6 +152,29 @@ public final class FileRestore {
         AtomicLong skipped = new AtomicLong();
         AtomicLong written = new AtomicLong();
 
+        // Openers: beginning a file at the target (creating its partial file, or a round trip to a
+        // restore-target server) is per-file latency; with many small files one thread doing it in
+        // turn was the pipeline's bottleneck, so several do it side by side. They start first, and the
+        // first item is handed over before the workers start: a thread costs ~1-2 ms to start on a VM,
+        // and the first file's begin then overlaps the other six or more.
+        BlockingQueue<Item> opens = new ArrayBlockingQueue<>(options.queueDepth());
+        List<Thread> openers = new ArrayList<>();
+        int openWorkers = items.size() < 2 ? 1 : options.uploadWorkers();
+        for (int i = 0; i < openWorkers; i++) {
+            openers.add(start("restore-open-" + i, () -> {
+                while (true) {
+                    Item item = opens.take();
+                    if (item == END_ITEM) {
+                        opens.put(END_ITEM);
+                        return;
+                    }
+                    open(item, downloads, refs, outcomes, skipped);
+                }
+            }));
+        }
+        if (!items.isEmpty() && !opens.offer(items.get(0))) { // the queue is empty: offer takes it
+            throw new IllegalStateException("open queue full before the first item");
+        }
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < options.downloadWorkers(); i++) {
             threads.add(start("restore-download-" + i, () -> {
@@ -201,26 +224,8 @@ public final class FileRestore {
                 }
             }));
         }
-        // Openers: beginning a file at the target (creating its partial file, or a round trip to a
-        // restore-target server) is per-file latency; with many small files one thread doing it in
-        // turn was the pipeline's bottleneck, so several do it side by side.
-        BlockingQueue<Item> opens = new ArrayBlockingQueue<>(options.queueDepth());
-        List<Thread> openers = new ArrayList<>();
-        int openWorkers = items.size() < 2 ? 1 : options.uploadWorkers();
-        for (int i = 0; i < openWorkers; i++) {
-            openers.add(start("restore-open-" + i, () -> {
-                while (true) {
-                    Item item = opens.take();
-                    if (item == END_ITEM) {
-                        opens.put(END_ITEM);
-                        return;
-                    }
-                    open(item, downloads, refs, outcomes, skipped);
-                }
-            }));
-        }
         try {
-            for (Item item : items) {
+            for (Item item : items.subList(Math.min(1, items.size()), items.size())) {
                 if (fatal.get() != null) {
                     break;
                 }

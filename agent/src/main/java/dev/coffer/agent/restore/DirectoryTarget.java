@@ -594,7 +594,7 @@ public final class DirectoryTarget implements RestoreTarget {
         try {
             view.write(XATTR_ATTRIBUTES, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, f.attributes()));
             if (f.times().created() != null) {
-                view.write(XATTR_CREATED, StandardCharsets.UTF_8.encode(f.times().created().toString()));
+                view.write(XATTR_CREATED, StandardCharsets.UTF_8.encode(FileTimes.iso(f.times().created())));
             }
             if (f.securityDescriptor() != null) {
                 view.write(XATTR_SECURITY, ByteBuffer.wrap(f.securityDescriptor()));
@@ -630,7 +630,7 @@ public final class DirectoryTarget implements RestoreTarget {
         }
         n.put("attributes", f.attributes());
         if (f.times().created() != null) {
-            n.put("created", f.times().created().toString());
+            n.put("created", FileTimes.iso(f.times().created()));
         }
         if (f.securityDescriptor() != null) {
             n.put("securityDescriptor", Base64.getEncoder().encodeToString(f.securityDescriptor()));

@@ -397,8 +397,9 @@ final class PartialFile implements Closeable {
 
     /**
      * One write-back of a file. A class, not a lambda: only files over {@link #WRITE_BACK_BYTES} start
-     * one, which the launcher's class-data archive is not trained on, and a lambda the archive lacks is
-     * spun at run time (the JDK's bytecode generator, a few ms of a one-file restore).
+     * one, which the launcher's training run does not restore, and a lambda the archive lacks is spun at
+     * run time (the JDK's bytecode generator, a few ms of a one-file restore). The training run names
+     * this class ({@code CdsTrainCommand}), so the archive has it.
      */
     private static final class WriteBack implements Runnable {
         private final PartialFile file;
