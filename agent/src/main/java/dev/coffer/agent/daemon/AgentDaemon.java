@@ -695,10 +695,6 @@ public final class AgentDaemon implements AutoCloseable {
                 throw new IllegalArgumentException("\"to\": a disk image or the VM's files go to a path on the controller,"
                         + " not to a restore-target URL");
             }
-            if (req.directIo()) {
-                throw new IllegalArgumentException("\"directIo\" is for files restored into a directory on the controller,"
-                        + " not to a restore-target URL");
-            }
             if (req.targetToken() == null || req.targetToken().isBlank()) {
                 throw new IllegalArgumentException("\"to\" " + req.to() + " needs \"targetToken\" (the restore target"
                         + " authenticates)");
@@ -725,9 +721,9 @@ public final class AgentDaemon implements AutoCloseable {
                 throw new IllegalArgumentException("\"targetToken\" is only for a restore-target URL");
             }
         }
-        if ((req.disk() != null || req.vmFiles()) && req.directIo()) {
-            throw new IllegalArgumentException("\"directIo\" is for files restored into a directory, not a disk image"
-                    + " or the VM's files");
+        String noDirectIo = RestoreCommand.directIoRefusedFor(req.remoteTarget(), req.disk() != null, req.vmFiles());
+        if (req.directIo() && noDirectIo != null) {
+            throw new IllegalArgumentException("\"directIo\" is for files restored into a directory, not " + noDirectIo);
         }
         if (req.disk() != null || req.vmFiles()) {
             BackupInfo b = BackupRef.named(catalog, req.spec(), req.vm()); // fails now, naming what is wrong

@@ -172,8 +172,8 @@ public final class FileRestore {
                 }
             }));
         }
-        if (!items.isEmpty() && !opens.offer(items.get(0))) { // the queue is empty: offer takes it
-            throw new IllegalStateException("open queue full before the first item");
+        if (!items.isEmpty()) {
+            opens.add(items.get(0)); // the queue is empty: this never waits
         }
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < options.downloadWorkers(); i++) {

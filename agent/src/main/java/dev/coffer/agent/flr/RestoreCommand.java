@@ -118,9 +118,9 @@ public final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (directIo && (remoteTo() || disk != null || vmFiles)) {
-            throw new IOException("--direct-io is for files restored into a directory, not "
-                    + (remoteTo() ? "a restore-target URL" : disk != null ? "a disk image" : "the VM's files"));
+        String noDirectIo = directIoRefusedFor(remoteTo(), disk != null, vmFiles);
+        if (directIo && noDirectIo != null) {
+            throw new IOException("--direct-io is for files restored into a directory, not " + noDirectIo);
         }
         Optional<ApiClient> agent = session.agent();
         if (agent.isPresent()) {
@@ -187,6 +187,14 @@ public final class RestoreCommand implements Callable<Integer> {
         Files.createDirectories(dir);
         return DirectoryTarget.open(dir, DirectoryTarget.Options.defaults().withDurability(DirectoryTarget.Durability.AT_CLOSE)
                 .withDirectWrites(directIo));
+    }
+
+    /**
+     * What direct writes cannot be asked for, or null when they can: they are for files restored into a
+     * directory, not a restore-target URL, a disk image or the VM's files. The CLI and the agent API both ask.
+     */
+    public static String directIoRefusedFor(boolean remoteTarget, boolean disk, boolean vmFiles) {
+        return remoteTarget ? "a restore-target URL" : disk ? "a disk image" : vmFiles ? "the VM's files" : null;
     }
 
     private String targetToken() throws IOException {
