@@ -174,6 +174,9 @@ public final class FileRestore {
         }
         if (!items.isEmpty()) {
             opens.add(items.get(0)); // the queue is empty: this never waits
+            // and its first blocks are asked for while it begins at the target and the workers start
+            // (~15 ms on a VM): the workers then find them in the cache, as blocks another chunk fetched
+            prefetch(items.get(0), options.downloadWorkers(), cache);
         }
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < options.downloadWorkers(); i++) {
@@ -332,6 +335,40 @@ public final class FileRestore {
             }
         }
         return false;
+    }
+
+    /**
+     * Starts fetching up to {@code n} of the item's first blocks into {@code cache}, as {@link #fetch}
+     * would. A block no chunk turns out to need (the file is skipped, or those bytes were restored and
+     * verified before) stays in the cache until the restore ends: at most {@code n} blocks.
+     */
+    private void prefetch(Item item, int n, ConcurrentHashMap<String, CompletableFuture<ByteBuffer>> cache) {
+        for (int i = 0; i < Math.min(n, item.blocks().size()); i++) {
+            FileBlock b = item.blocks().get(i);
+            String key = hex(b.sha256());
+            if (!cache.containsKey(key)) {
+                CompletableFuture<ByteBuffer> f;
+                try {
+                    f = destination.getWithoutHashing(b.sha256()).thenApply(new SizeChecked(b));
+                } catch (RuntimeException e) {
+                    return; // the workers fetch it, and report what fails
+                }
+                cache.put(key, f);
+            }
+        }
+    }
+
+    /** A fetched block, checked as {@link #checkSize} does (a class, not a lambda: see LocalDestination). */
+    private record SizeChecked(FileBlock block) implements java.util.function.Function<ByteBuffer, ByteBuffer> {
+        @Override
+        public ByteBuffer apply(ByteBuffer data) {
+            try {
+                checkSize(block, data);
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+            return data;
+        }
     }
 
     /**
