@@ -1,9 +1,12 @@
 package dev.coffer.agent;
 
+import dev.coffer.agent.daemon.AgentDaemon;
+import dev.coffer.agent.daemon.DaemonOptions;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -54,6 +57,7 @@ final class CdsTrainCommand implements Callable<Integer> {
                 Warmup.start(args); // its classes too: a class the archive lacks makes the start read the jar's directory (~15 ms)
                 Main.run(args, sink, sink);
             }
+            throughAgent(datastore, tmp, catalog, store, sink);
             // what a start loads when its threads race: a logger asked for while SLF4J starts on another thread
             Class.forName("org.slf4j.helpers.SubstituteLogger");
             // what the demo's files are too small to need: a restored file's background write-back (8 MiB
@@ -65,5 +69,31 @@ final class CdsTrainCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * A restore as an operator runs it beside the daemon: {@code restore --socket}, which has the agent
+     * restore and follows the job (the socket client, JSON both ways). A real agent, on the catalog and
+     * store the runs above made, in this process. Training only: a failure leaves those classes out of
+     * the archive, nothing else.
+     */
+    private static void throughAgent(Path datastore, Path tmp, String catalog, String store, PrintWriter sink) {
+        Path socket = tmp.resolve("q.sock");
+        Path config = tmp.resolve("agent.yaml");
+        try {
+            Files.writeString(config, "catalog: " + catalog + "\n"
+                    + "destination:\n  store: " + store + "\n"
+                    + "datastores:\n  - name: examples\n    path: " + datastore + "\n"
+                    + "query:\n  socket: " + socket + "\n");
+            try (AgentDaemon daemon = new AgentDaemon(config, DaemonOptions.defaults(), Clock.systemDefaultZone())) {
+                daemon.start();
+                String[] args = {"restore", "--socket", socket.toString(), "latest:/Documents/Reports/data.bin",
+                        "--to", tmp.resolve("via-agent").toString()};
+                Warmup.start(args);
+                Main.run(args, sink, sink);
+            }
+        } catch (Exception | LinkageError e) {
+            // see above
+        }
     }
 }

@@ -70,12 +70,28 @@ final class Warmup {
         boolean compressing = COMPRESSING.contains(args[0]);
         boolean json = !WITHOUT_JACKSON.contains(args[0])
                 && (!TEXT_WITHOUT_JACKSON.contains(args[0]) || java.util.Arrays.asList(args).contains("--json"));
-        if (catalog) {
+        if (args[0].equals("restore") && option(args, "--socket") && !option(args, "--local")) {
+            // the agent on that socket restores: this process only asks it, in JSON, and prints the answer
+            start(new JsonTrack(), "coffer-warmup-json");
+        } else if (catalog) {
             start(new ConfigTrack(json), "coffer-warmup-config");
             start(new CatalogTrack(hashing, compressing), "coffer-warmup-catalog");
         } else if (hashing) {
             start(new HashingTrack(compressing), "coffer-warmup-hashing");
         }
+    }
+
+    /** Whether the command line has the option {@code name}, as {@code name VALUE} or {@code name=VALUE}. */
+    static boolean option(String[] args, String name) {
+        for (String a : args) {
+            if (a.equals("--")) {
+                return false;
+            }
+            if (a.equals(name) || a.startsWith(name + "=")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void start(Runnable task, String name) {
@@ -115,6 +131,18 @@ final class Warmup {
                     // the listings print through Jackson (tables are built from the JSON form)
                     Class.forName("dev.coffer.agent.cli.Json", true, Warmup.class.getClassLoader());
                 }
+            } catch (Exception | LinkageError e) {
+                // see above
+            }
+        }
+    }
+
+    /** Jackson's streaming parser and tree nodes: a command that has a running agent do the work. */
+    private record JsonTrack() implements Runnable {
+        @Override
+        public void run() {
+            try {
+                Class.forName("dev.coffer.agent.api.JsonTrees", true, Warmup.class.getClassLoader());
             } catch (Exception | LinkageError e) {
                 // see above
             }

@@ -39,9 +39,9 @@ public final class ApiClient {
             return new String(body, StandardCharsets.UTF_8);
         }
 
-        /** The body parsed as JSON. */
+        /** The body parsed as JSON (without an object mapper: {@link JsonTrees}). */
         public JsonNode json() throws IOException {
-            return ApiHandler.JSON.readTree(body);
+            return JsonTrees.read(body);
         }
     }
 
@@ -78,14 +78,18 @@ public final class ApiClient {
     }
 
     /**
-     * Polls {@code GET /v1/jobs/{id}} every {@code pollMillis} until the job is over (complete, partial,
-     * failed or cancelled), handing each answer to {@code progress}; returns the last answer. For a CLI
+     * Asks for {@code GET /v1/jobs/{id}?wait=pollMillis} (answered when the job ends, or after
+     * {@code pollMillis}) until the job is over (complete, partial, failed or cancelled), handing each
+     * answer to {@code progress}; returns the last answer. For a CLI
      * command that asked the daemon to back up or restore and waits like it would for its own work.
      */
     public JsonNode awaitJob(String id, long pollMillis, java.util.function.Consumer<JsonNode> progress)
             throws IOException, InterruptedException {
         while (true) {
-            Response r = get("/v1/jobs/" + java.net.URLEncoder.encode(id, StandardCharsets.UTF_8));
+            // the agent holds the request until the job ends or pollMillis pass; an agent that answers at
+            // once (older, or all its waiting slots taken) is asked again after the rest of the interval
+            long asked = System.nanoTime();
+            Response r = get("/v1/jobs/" + java.net.URLEncoder.encode(id, StandardCharsets.UTF_8) + "?wait=" + pollMillis);
             if (r.status() != 200) {
                 throw new IOException(socket + ": job " + id + ": " + r.text().strip());
             }
@@ -95,7 +99,12 @@ public final class ApiClient {
                 case "complete", "partial", "failed", "cancelled" -> {
                     return j;
                 }
-                default -> Thread.sleep(pollMillis);
+                default -> {
+                    long left = pollMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked);
+                    if (left > 0) {
+                        Thread.sleep(left);
+                    }
+                }
             }
         }
     }

@@ -25,7 +25,13 @@ public final class Agent {
 
     /** POST JSON to {@code target}, expecting 202 Accepted; otherwise an IOException with the agent's message. */
     public static JsonNode post(ApiClient api, String target, Object body) throws IOException {
-        return checked(api.post(target, Json.mapper().writeValueAsString(body)), 202);
+        String text;
+        try {
+            text = PlainJson.text(body); // the usual body, a map of plain values: no object mapper
+        } catch (IllegalArgumentException notPlain) {
+            text = Json.mapper().writeValueAsString(body);
+        }
+        return checked(api.post(target, text), 202);
     }
 
     private static JsonNode checked(ApiClient.Response r, int expected) throws IOException {

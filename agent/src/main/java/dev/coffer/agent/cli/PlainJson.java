@@ -30,6 +30,15 @@ public final class PlainJson {
         out.flush();
     }
 
+    /** {@code value} as compact JSON text; anything but a plain value is refused. */
+    public static String text(Object value) throws IOException {
+        StringWriter text = new StringWriter();
+        try (JsonGenerator g = FACTORY.createGenerator(text)) {
+            write(g, value);
+        }
+        return text.toString();
+    }
+
     private static void write(JsonGenerator g, Object v) throws IOException {
         if (v == null) {
             g.writeNull();

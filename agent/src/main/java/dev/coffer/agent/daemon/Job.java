@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -134,6 +135,7 @@ public final class Job {
     synchronized void state(State s, String why) {
         state = s;
         error = why;
+        notifyAll();
     }
 
     synchronized void started(Instant at) {
@@ -141,6 +143,7 @@ public final class Job {
         startedAt = at;
         attempts++;
         error = null;
+        notifyAll();
     }
 
     synchronized void ended(State s, Instant at, String why, long backup, Map<String, Object> result) {
@@ -149,12 +152,30 @@ public final class Job {
         error = why;
         backupId = backup;
         this.result = result;
+        notifyAll();
     }
 
     synchronized void waitUntil(State s, Instant notBefore, String why) {
         this.state = s;
         this.notBefore = notBefore;
         this.error = why;
+        notifyAll();
+    }
+
+    /**
+     * Waits until the job is over or {@code millis} have passed, whichever is first; returns whether it
+     * is over. Every state change wakes the waiters, which look again.
+     */
+    public synchronized boolean awaitEnd(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (!state.terminal()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return true;
     }
 
     synchronized Instant notBefore() {

@@ -1,10 +1,10 @@
 package dev.coffer.agent.flr;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.agent.ExitCodes;
 import dev.coffer.agent.api.ApiClient;
+import dev.coffer.agent.api.JsonTrees;
 import dev.coffer.agent.cli.Agent;
 import dev.coffer.agent.cli.BackupRef;
 import dev.coffer.agent.cli.Json;
@@ -265,8 +265,9 @@ public final class RestoreCommand implements Callable<Integer> {
             printVmFiles(result);
             return ExitCodes.OK;
         }
-        printFiles(Json.mapper().convertValue(result, new TypeReference<Map<String, Object>>() {}),
-                result.path("bytesTotal").asLong());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> summary = result.isObject() ? (Map<String, Object>) JsonTrees.plain(result) : Map.of();
+        printFiles(summary, result.path("bytesTotal").asLong());
         return switch (state) {
             case "complete" -> ExitCodes.OK;
             case "partial" -> ExitCodes.PARTIAL;

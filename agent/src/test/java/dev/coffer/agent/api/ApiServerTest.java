@@ -205,6 +205,27 @@ class ApiServerTest {
     }
 
     @Test
+    void jobWait_holdsTheRequestUntilTheJobEnds() throws Exception {
+        // a job that is over is answered at once, whatever the wait
+        long t0 = System.nanoTime();
+        assertThat(get("/v1/jobs/j-1?wait=10000").get("state").asText()).isEqualTo("complete");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        // a restore just asked for (queued or running for a few hundred ms): the one held request comes
+        // back with its end, not with the state it had when asked
+        Path to = dir.resolve("restored-waited");
+        ApiClient.Response r = uds.post("/v1/restores", "{\"backup\": \"" + second + "\", \"path\": \"/Documents/Reports\","
+                + " \"to\": \"" + to + "\"}");
+        assertThat(r.status()).as(r.text()).isEqualTo(202);
+        String id = r.json().get("id").asText();
+        JsonNode end = get("/v1/jobs/" + id + "?wait=10000");
+        assertThat(end.get("state").asText()).as(end.toString()).isEqualTo("complete");
+        assertThat(end.get("result").get("files").asInt()).isEqualTo(2);
+        error(uds.get("/v1/jobs/j-1?wait=-1"), 400, "\"wait\" must be from 0 to 10000");
+        error(uds.get("/v1/jobs/j-1?wait=10001"), 400, "\"wait\" must be from 0 to 10000");
+        error(uds.get("/v1/jobs/j-1?wait=soon"), 400, "\"wait\" must be an integer");
+    }
+
+    @Test
     void tcp_answersOnlyWithTheToken() throws Exception {
         for (String e : READ_ENDPOINTS) {
             HttpResponse<String> none = tcpGet(e, null);

@@ -42,6 +42,8 @@ class PlainJsonTest {
         m.put("mixed", new ArrayList<>(Arrays.asList(1, "x", null, List.of(List.of()))));
 
         assertThat(plain(m)).isEqualTo(mapper(m));
+        // the compact form a request to the agent is sent in: what the mapper writes without indenting
+        assertThat(PlainJson.text(m)).isEqualTo(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(m));
     }
 
     @Test
