@@ -25,6 +25,9 @@ import java.util.Set;
  *       are hashed in the interpreter at ~7 ms/MiB instead of ~0.7 ms/MiB (measured in
  *       {@code docs/performance.md}, "Restoring one file"). The loop stops as soon as a 1 MiB digest
  *       runs at compiled speed, and after at most {@link #MAX_WARMUP_MIB} MiB either way.</li>
+ *   <li>A restore a running agent does ({@code restore --socket}, without {@code --local}): only
+ *       Jackson's streaming parser and tree nodes, which this process reads the agent's answers with;
+ *       the catalog's and the digests' warm-ups would be work for the agent, done here.</li>
  * </ul>
  *
  * <p>Nothing here is required: a failure is ignored, and the real work initialises whatever the
