@@ -13,7 +13,7 @@ public final class Main {
     private Main() {}
 
     /** The long-running servers: they log through logback, which an operator can configure. */
-    private static final java.util.Set<String> DAEMONS = java.util.Set.of("agent", "destination", "target");
+    static final java.util.Set<String> DAEMONS = java.util.Set.of("agent", "destination", "target");
 
     public static void main(String[] args) {
         boolean daemon = args.length > 0 && DAEMONS.contains(args[0]);

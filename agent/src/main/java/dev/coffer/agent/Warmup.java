@@ -65,7 +65,10 @@ final class Warmup {
      * library (docs/performance.md, "Restoring one file").
      */
     static void start(String[] args) {
-        if (args.length == 0) {
+        if (args.length == 0 || Main.DAEMONS.contains(args[0])) {
+            // a daemon's start is not a latency to save, and a warm-up thread starting SLF4J beside the
+            // daemon's own first logger made that logger a stand-in, whose level the daemon then could
+            // not set (its INFO lines went missing, seen once in DaemonProcessTest)
             return;
         }
         boolean catalog = !NO_CATALOG.contains(args[0]);
